@@ -1,0 +1,22 @@
+//! # postroom
+//!
+//! Embeddable mail-protocol libraries: what a hosting provider needs to serve
+//! one Maildir mailbox over IMAP4rev1 and POP3 at the same time. This facade
+//! crate re-exports the workspace's member crates under short names, so an
+//! application can depend on `postroom` alone:
+//!
+//! | module | crate | what it is |
+//! |---|---|---|
+//! | [`types`] | `postroom-types` | the shared vocabulary (UIDs, sequence sets, flags, mailbox names, ...) |
+//!
+//! Each member crate is also usable on its own; depend on it directly to keep
+//! the dependency tree small.
+//!
+//! ```
+//! use postroom::types::Rights;
+//!
+//! let rights: Rights = "lr".parse().unwrap();
+//! assert_eq!(rights.len(), 2);
+//! ```
+
+pub use postroom_types as types;
