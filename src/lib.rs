@@ -8,6 +8,7 @@
 //! | module | crate | what it is |
 //! |---|---|---|
 //! | [`types`] | `postroom-types` | the shared vocabulary (UIDs, sequence sets, flags, mailbox names, ...) |
+//! | [`server`] | `postroom-server` | user database (Dovecot passwd-file); with the `tokio` feature the connection driver, listeners and TLS |
 //!
 //! Each member crate is also usable on its own; depend on it directly to keep
 //! the dependency tree small.
@@ -19,4 +20,5 @@
 //! assert_eq!(rights.len(), 2);
 //! ```
 
+pub use postroom_server as server;
 pub use postroom_types as types;
