@@ -8,6 +8,7 @@
 //! | module | crate | what it is |
 //! |---|---|---|
 //! | [`types`] | `postroom-types` | the shared vocabulary (UIDs, sequence sets, flags, mailbox names, ...) |
+//! | [`access`] | `postroom-access` | ACL (RFC 4314, ACL2=UNION) and quota policy, `courierimapacl` and `maildirsize` formats |
 //!
 //! Each member crate is also usable on its own; depend on it directly to keep
 //! the dependency tree small.
@@ -19,4 +20,5 @@
 //! assert_eq!(rights.len(), 2);
 //! ```
 
+pub use postroom_access as access;
 pub use postroom_types as types;
