@@ -19,8 +19,8 @@
 //! - which rights a command needs: [`policy`] ([`policy::authorize`],
 //!   [`policy::Operation`], flag filtering, READ-ONLY/READ-WRITE,
 //!   LISTRIGHTS);
-//! - Courier's ACL2 protocol: `courier` (to come);
-//! - the `courierimapacl` file: `aclfile` (to come);
+//! - Courier's ACL2 protocol: [`courier`];
+//! - the `courierimapacl` file: [`aclfile`];
 //! - quota semantics: `quota` (to come); the `maildirsize` file: `maildirsize` (to come).
 //!
 //! ```
@@ -60,4 +60,6 @@ pub use rights::{
     parse_rights, tie_virtual_rights,
 };
 
+pub mod aclfile;
+pub mod courier;
 pub mod policy;
