@@ -21,7 +21,7 @@
 //!   LISTRIGHTS);
 //! - Courier's ACL2 protocol: [`courier`];
 //! - the `courierimapacl` file: [`aclfile`];
-//! - quota semantics: `quota` (to come); the `maildirsize` file: `maildirsize` (to come).
+//! - quota semantics: [`quota`]; the `maildirsize` file: [`maildirsize`].
 //!
 //! ```
 //! use postroom_access::policy::{authorize, Operation, Target, Verdict};
@@ -62,4 +62,6 @@ pub use rights::{
 
 pub mod aclfile;
 pub mod courier;
+pub mod maildirsize;
 pub mod policy;
+pub mod quota;
