@@ -1,5 +1,7 @@
 //! Access control lists and their ACL2=UNION evaluation.
 
+use std::collections::HashMap;
+
 use postroom_types::{AclEntry, Right, Rights};
 
 use crate::identifier::{ADMINISTRATORS_GROUP, Identifier, Subject};
@@ -202,12 +204,20 @@ impl Acl {
 
     /// Builds an ACL from entries; a later entry for the same identifier
     /// replaces the earlier one in place (as Courier's reader does).
+    /// Linear in the number of entries.
     pub fn from_entries<I: IntoIterator<Item = (Identifier, Rights)>>(entries: I) -> Acl {
-        let mut acl = Acl::new();
+        let mut index: HashMap<Identifier, usize> = HashMap::new();
+        let mut out: Vec<(Identifier, Rights)> = Vec::new();
         for (id, rights) in entries {
-            acl.set_unchecked(id, rights);
+            match index.get(&id) {
+                Some(&i) => out[i].1 = rights,
+                None => {
+                    index.insert(id.clone(), out.len());
+                    out.push((id, rights));
+                }
+            }
         }
-        acl
+        Acl { entries: out }
     }
 
     /// The entries in order.

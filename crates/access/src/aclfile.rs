@@ -73,6 +73,7 @@ pub enum SkipReason {
 /// ```
 pub fn parse_acl_file(bytes: &[u8]) -> AclFile {
     let mut out = AclFile::default();
+    let mut entries = Vec::new();
     let mut offset = 0usize;
     for (index, raw) in bytes.split(|&b| b == b'\n').enumerate() {
         let start = offset;
@@ -103,10 +104,11 @@ pub fn parse_acl_file(bytes: &[u8]) -> AclFile {
             }
         };
         match parse_courier_letters_lenient(rights) {
-            Ok(r) => out.acl.set_unchecked(id, r),
+            Ok(r) => entries.push((id, r)),
             Err(_) => out.skipped.push(skip(SkipReason::Rights)),
         }
     }
+    out.acl = Acl::from_entries(entries);
     out
 }
 

@@ -468,18 +468,18 @@ pub fn apply_acl2(
             }
         }
         Acl2Change::Set { entries } => {
-            let mut new = Acl::new();
+            let mut new = Vec::with_capacity(entries.len());
             for (identifier, rights) in entries {
                 let id = match Identifier::parse(identifier) {
                     Ok(id) => id,
                     Err(e) => return failed(e.to_string()),
                 };
                 match parse_courier_letters_strict(rights) {
-                    Ok(r) => new.set_unchecked(id, r),
+                    Ok(r) => new.push((id, r)),
                     Err(_) => return rights_info(identifier),
                 }
             }
-            next = new;
+            next = Acl::from_entries(new);
             blamed = "owner";
         }
     }

@@ -6,7 +6,7 @@
 //! [`Operation`] is this crate's own list of commands; it does not depend on
 //! a codec. UID variants need the same rights as the plain commands.
 
-use postroom_types::{Right, Rights};
+use postroom_types::{Flag, FlagPerm, Right, Rights};
 
 use crate::acl::AclPolicy;
 use crate::identifier::{Identifier, IdentifierError};
@@ -299,6 +299,15 @@ impl FlagKind {
         }
     }
 
+    /// The kind of a flag of the shared types.
+    pub const fn of_flag(flag: &Flag) -> FlagKind {
+        match flag {
+            Flag::Seen => FlagKind::Seen,
+            Flag::Deleted => FlagKind::Deleted,
+            _ => FlagKind::Other,
+        }
+    }
+
     /// The right that allows setting or clearing the flag.
     pub const fn right(self) -> Right {
         match self {
@@ -414,6 +423,20 @@ pub fn permanent_flag_kinds(rights: Rights) -> FlagKinds {
         deleted: FlagKind::Deleted.permitted(rights),
         other: FlagKind::Other.permitted(rights),
     }
+}
+
+/// The PERMANENTFLAGS a user with `rights` is shown (RFC 4314 §5.1.1):
+/// `\Seen` only with `s`, `\Deleted` only with `t`, other flags and `\*`
+/// only with `w`. Order is preserved.
+pub fn permanent_flags(flags: &[FlagPerm], rights: Rights) -> Vec<FlagPerm> {
+    flags
+        .iter()
+        .filter(|f| match f {
+            FlagPerm::Flag(flag) => FlagKind::of_flag(flag).permitted(rights),
+            FlagPerm::AnyKeyword => FlagKind::Other.permitted(rights),
+        })
+        .cloned()
+        .collect()
 }
 
 /// SELECT's response code (RFC 4314 §5.2).
@@ -576,6 +599,30 @@ mod tests {
             }
         );
         assert!(permanent_flag_kinds(r("lr")).is_empty());
+    }
+
+    #[test]
+    fn typed_flags() {
+        let flags: Vec<Flag> = ["\\Draft", "\\Deleted", "\\Seen", "$Junk"]
+            .iter()
+            .map(|f| f.parse().unwrap())
+            .collect();
+        let kept = filter_flags(flags.clone(), r("ri"), FlagKind::of_flag);
+        assert!(kept.is_empty());
+        let kept = filter_flags(flags, r("rst"), FlagKind::of_flag);
+        assert_eq!(kept, [Flag::Deleted, Flag::Seen]);
+        let perm = [
+            FlagPerm::Flag(Flag::Seen),
+            FlagPerm::Flag(Flag::Deleted),
+            FlagPerm::Flag(Flag::Answered),
+            FlagPerm::AnyKeyword,
+        ];
+        assert_eq!(
+            permanent_flags(&perm, r("rs")),
+            [FlagPerm::Flag(Flag::Seen)]
+        );
+        assert_eq!(permanent_flags(&perm, r("rw")).len(), 2);
+        assert_eq!(permanent_flags(&perm, r("rstw")).len(), 4);
     }
 
     #[test]

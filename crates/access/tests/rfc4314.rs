@@ -10,7 +10,7 @@ use postroom_access::{
     Acl, AclPolicy, Identifier, LegacyMapping, Principal, RightsModification, parse_rights,
     tie_virtual_rights,
 };
-use postroom_types::{Right, Rights};
+use postroom_types::{Flag, Right, Rights};
 use proptest::prelude::*;
 
 fn r(s: &str) -> Rights {
@@ -292,6 +292,31 @@ fn section4_copy_flag_example() {
     );
     assert_eq!(
         copy("rsti"),
+        vec![vec!["\\Deleted"], vec![], vec!["\\Seen"]]
+    );
+    // The same with the shared flag type.
+    let typed = |rights: &str| -> Vec<Vec<String>> {
+        sources
+            .iter()
+            .map(|flags| {
+                let flags: Vec<Flag> = flags.iter().map(|f| f.parse().unwrap()).collect();
+                filter_flags(flags, r(rights), FlagKind::of_flag)
+                    .iter()
+                    .map(|f| f.to_string())
+                    .collect()
+            })
+            .collect()
+    };
+    assert_eq!(
+        typed("rwis"),
+        vec![
+            vec!["\\Draft"],
+            vec!["\\Answered"],
+            vec!["$Forwarded", "\\Seen"]
+        ]
+    );
+    assert_eq!(
+        typed("rsti"),
         vec![vec!["\\Deleted"], vec![], vec!["\\Seen"]]
     );
 }
