@@ -440,6 +440,69 @@ impl Acl {
     }
 }
 
+/// Why SETACL or DELETEACL failed: a `BAD` for malformed arguments, a `NO`
+/// for a refused change.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SetAclError {
+    /// The identifier was refused (answer `BAD`, RFC 4314 §3).
+    #[error(transparent)]
+    Identifier(#[from] crate::identifier::IdentifierError),
+    /// The rights were refused (answer `BAD`, RFC 4314 §3.1).
+    #[error(transparent)]
+    Rights(#[from] crate::rights::RightsInputError),
+    /// The change would take protected rights away (answer `NO`).
+    #[error(transparent)]
+    Refused(#[from] AclChangeError),
+}
+
+impl SetAclError {
+    /// Whether the server answers `BAD` (malformed argument) rather than
+    /// `NO`.
+    pub const fn is_bad(&self) -> bool {
+        matches!(self, SetAclError::Identifier(_) | SetAclError::Rights(_))
+    }
+}
+
+impl Acl {
+    /// SETACL from the wire (RFC 4314 §3.1): parses the identifier and the
+    /// `mod-rights` strictly, then applies the change under `policy`. The
+    /// caller has already checked that the user holds `a`.
+    ///
+    /// ```
+    /// use postroom_access::{Acl, AclPolicy};
+    /// let mut acl = Acl::new();
+    /// acl.setacl("fred", "lrswida", Some("alice"), &AclPolicy::COURIER)?;
+    /// let err = acl.setacl("fred", "lrQ", Some("alice"), &AclPolicy::COURIER).unwrap_err();
+    /// assert!(err.is_bad());
+    /// # Ok::<(), postroom_access::SetAclError>(())
+    /// ```
+    pub fn setacl(
+        &mut self,
+        identifier: &str,
+        mod_rights: &str,
+        owner: Option<&str>,
+        policy: &AclPolicy,
+    ) -> Result<(), SetAclError> {
+        let id = Identifier::parse(identifier)?;
+        let modification = RightsModification::parse(mod_rights, policy.mapping)?;
+        self.modify(id, modification, owner, policy)?;
+        Ok(())
+    }
+
+    /// DELETEACL from the wire (RFC 4314 §3.2).
+    pub fn deleteacl(
+        &mut self,
+        identifier: &str,
+        owner: Option<&str>,
+        policy: &AclPolicy,
+    ) -> Result<(), SetAclError> {
+        let id = Identifier::parse(identifier)?;
+        self.delete(&id, owner, policy)?;
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -602,6 +665,25 @@ mod tests {
         acl.delete(&id("fred"), None, &p).unwrap();
         assert_eq!(acl.get(&id("fred")), None);
         assert_eq!(acl.get(&id("-fred")), Some(r("w")));
+    }
+
+    #[test]
+    fn wire_setacl_and_deleteacl() {
+        let mut acl = Acl::from_entries([(id("owner"), r("lrswipkxtea"))]);
+        let p = AclPolicy::COURIER;
+        acl.setacl("fred", "lr", Some("al"), &p).unwrap();
+        acl.setacl("fred", "+d", Some("al"), &p).unwrap();
+        assert_eq!(acl.get(&id("fred")), Some(r("lrxte")));
+        assert!(matches!(
+            acl.setacl("fred", "lrQ", Some("al"), &p),
+            Err(SetAclError::Rights(_))
+        ));
+        assert!(acl.setacl("", "l", Some("al"), &p).unwrap_err().is_bad());
+        let refused = acl.setacl("owner", "-a", Some("al"), &p).unwrap_err();
+        assert!(!refused.is_bad());
+        acl.deleteacl("fred", Some("al"), &p).unwrap();
+        assert_eq!(acl.get(&id("fred")), None);
+        assert!(acl.deleteacl("owner", Some("al"), &p).is_err());
     }
 
     #[test]

@@ -53,7 +53,7 @@ mod acl;
 mod identifier;
 mod rights;
 
-pub use acl::{Acl, AclChangeError, AclPolicy, Principal};
+pub use acl::{Acl, AclChangeError, AclPolicy, Principal, SetAclError};
 pub use identifier::{ADMINISTRATORS_GROUP, Identifier, IdentifierError, Subject};
 pub use rights::{
     LegacyMapping, RFC4314_LETTERS, RIGHTS_CAPABILITY, RightsInputError, RightsModification,

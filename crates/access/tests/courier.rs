@@ -243,3 +243,50 @@ fn rfc_setacl_refuses_what_courier_accepted() {
     // §3.1 requires BAD; so does this crate.
     assert!(parse_rights("lrQ", LegacyMapping::DeleteIsD).is_err());
 }
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn arb_identifier() -> impl Strategy<Value = Identifier> {
+        (any::<bool>(), 0..8u8, "[a-zA-Z0-9@._=+-]{1,12}").prop_filter_map(
+            "valid identifier",
+            |(neg, kind, name)| {
+                let body = match kind {
+                    0 => "anyone".to_owned(),
+                    1 => "anonymous".to_owned(),
+                    2 => "authuser".to_owned(),
+                    3 => "owner".to_owned(),
+                    4 => "administrators".to_owned(),
+                    5 => format!("group={name}"),
+                    6 => format!("user={name}"),
+                    _ => name,
+                };
+                let text = if neg { format!("-{body}") } else { body };
+                Identifier::parse(&text).ok()
+            },
+        )
+    }
+
+    proptest! {
+        #[test]
+        fn identifier_display_round_trips(id in arb_identifier()) {
+            prop_assert_eq!(Identifier::parse(&id.to_string()).unwrap(), id);
+        }
+
+        #[test]
+        fn acl_file_round_trips(
+            entries in prop::collection::vec((arb_identifier(), "[a-zA-Z0-9]{0,12}"), 0..12)
+        ) {
+            let acl = Acl::from_entries(
+                entries.into_iter().map(|(i, r)| (i, r.parse::<Rights>().unwrap()))
+                    .map(|(i, r)| (i, LegacyMapping::DeleteIsD.expand(r))),
+            );
+            let file = parse_acl_file(&print_acl_file(&acl));
+            prop_assert!(file.skipped.is_empty());
+            // Rights hold no `c`/`d` after expansion, so the file keeps
+            // every entry exactly.
+            prop_assert_eq!(file.acl, acl);
+        }
+    }
+}
