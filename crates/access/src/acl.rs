@@ -134,6 +134,35 @@ impl AclPolicy {
     }
 }
 
+impl AclPolicy {
+    /// The rights a negative entry for `identifier`'s subject may not take,
+    /// because the subject can match the owner (`owner`, the owner's name,
+    /// `anyone`, `anonymous`, `authuser`) or the administrators
+    /// (`administrators`, `group=administrators`, `anyone`, `anonymous`,
+    /// `authuser`).
+    pub fn undeniable_by(&self, identifier: &Identifier, owner: Option<&str>) -> Rights {
+        let everyone = matches!(
+            identifier.subject(),
+            Subject::Anyone | Subject::Anonymous | Subject::AuthUser
+        );
+        let owner_like = everyone
+            || match identifier.subject() {
+                Subject::Owner => true,
+                Subject::User(u) => owner == Some(u.as_str()),
+                _ => false,
+            };
+        let admin_like = everyone || identifier.is_administrators();
+        let mut r = Rights::EMPTY;
+        if owner_like {
+            r = r.union(self.owner_minimum);
+        }
+        if admin_like {
+            r = r.union(self.administrators_minimum);
+        }
+        r
+    }
+}
+
 impl Default for AclPolicy {
     fn default() -> Self {
         AclPolicy::COURIER

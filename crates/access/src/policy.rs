@@ -235,7 +235,15 @@ pub fn authorize(
         if listing {
             return Verdict::Hidden;
         }
-        let hidden = !rights.contains(Right::Lookup) && req.target != Target::Parent;
+        // Information hiding concerns mailboxes the client names; the
+        // selected mailbox (EXPUNGE, STORE, MOVE's source) is known to
+        // exist, and a parent is not what the client asked about.
+        let named = match req.target {
+            Target::Mailbox => !matches!(operation, Operation::Expunge | Operation::Store(_)),
+            Target::Destination => true,
+            Target::Parent | Target::Source => false,
+        };
+        let hidden = named && !rights.contains(Right::Lookup);
         return if hidden {
             Verdict::NoSuchMailbox { target: req.target }
         } else {
@@ -528,12 +536,14 @@ pub fn list_rights(
     policy: &AclPolicy,
 ) -> Result<ListRights, IdentifierError> {
     let parsed = Identifier::parse(identifier)?;
-    let protected = policy.minimum_for(&parsed.positive_form(), owner);
-    let grantable = Rights::ALL.difference(protected);
-    let required = if parsed.is_negative() {
-        Rights::EMPTY
+    let (required, grantable) = if parsed.is_negative() {
+        (
+            Rights::EMPTY,
+            Rights::ALL.difference(policy.undeniable_by(&parsed, owner)),
+        )
     } else {
-        protected
+        let protected = policy.minimum_for(&parsed, owner);
+        (protected, Rights::ALL.difference(protected))
     };
     let groups: Vec<Rights> = crate::rights::RFC4314_LETTERS
         .chars()

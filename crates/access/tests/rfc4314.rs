@@ -241,6 +241,30 @@ fn store_rows() {
 }
 
 #[test]
+fn selected_mailbox_is_never_hidden() {
+    // EXPUNGE and STORE act on the selected mailbox: a plain NO.
+    assert!(matches!(
+        with(Operation::Expunge, "r"),
+        Verdict::Denied { .. }
+    ));
+    assert!(matches!(
+        with(Operation::Store(FlagKinds::of([FlagKind::Seen])), "r"),
+        Verdict::Denied { .. }
+    ));
+    let v = authorize(&Operation::Move, |t| match t {
+        Target::Destination => Some(r("li")),
+        _ => Some(r("r")),
+    });
+    assert!(matches!(
+        v,
+        Verdict::Denied {
+            target: Target::Source,
+            ..
+        }
+    ));
+}
+
+#[test]
 fn information_hiding() {
     // No `l`: exactly as if the mailbox did not exist (RFC 4314 §6).
     let hidden = with(Operation::Select, "i");
@@ -455,8 +479,20 @@ fn listrights_echoes_identifier_and_lists_every_right_once() {
     let neg = list_rights("-owner", Some("alice"), &policy).unwrap();
     assert_eq!(neg.required, Rights::EMPTY);
     assert!(!neg.optional.iter().any(|g| g.contains(Right::Administer)));
+    // A negative for everyone cannot take what the owner and the
+    // administrators must keep.
+    let neg_anyone = list_rights("-anyone", Some("alice"), &policy).unwrap();
+    let offered = neg_anyone
+        .optional
+        .iter()
+        .fold(Rights::EMPTY, |a, g| a.union(*g));
+    // Under Courier's policy only `p` is left to deny (no member of
+    // "create" or "delete" is grantable, so no `c` or `d` either).
+    assert_eq!(offered, r("p"));
+    let neg_fred = list_rights("-fred", Some("alice"), &policy).unwrap();
+    assert_eq!(neg_fred.optional.len(), 13);
     // Every right appears at most once.
-    for ans in [&answer, &owner, &neg] {
+    for ans in [&answer, &owner, &neg, &neg_anyone, &neg_fred] {
         let mut seen = Rights::EMPTY;
         for g in std::iter::once(ans.required).chain(ans.optional.iter().copied()) {
             assert!(seen.intersection(g).is_empty(), "{ans:?}");
