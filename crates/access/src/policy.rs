@@ -213,9 +213,10 @@ pub fn requirements(operation: &Operation) -> Vec<Requirement> {
 ///
 /// Rules: LIST and LSUB never fail; a mailbox without `l` is
 /// [`Verdict::Hidden`]. Otherwise a missing mailbox, or a failed check on a
-/// mailbox the user may not look up (no `l`), is
+/// mailbox the client named and may not look up (no `l`), is
 /// [`Verdict::NoSuchMailbox`] (RFC 4314 §6), and other failures are
-/// [`Verdict::Denied`]. A missing [`Target::Parent`] is not an error here:
+/// [`Verdict::Denied`]. The selected mailbox (EXPUNGE, STORE, MOVE's
+/// source) and a parent are never hidden. A missing [`Target::Parent`] is not an error here:
 /// the caller passes the rights that govern top-level names.
 pub fn authorize(
     operation: &Operation,
