@@ -251,6 +251,15 @@ impl Maildirsize {
         out
     }
 
+    /// The totals, with negative sums (a file due for recalculation) read
+    /// as zero.
+    pub fn totals(&self) -> Totals {
+        Totals {
+            bytes: u64::try_from(self.bytes).unwrap_or(0),
+            messages: u64::try_from(self.messages).unwrap_or(0),
+        }
+    }
+
     /// Decides an addition of `bytes` and `messages` (negative for
     /// removals), given how many seconds ago the file was last modified
     /// (Courier `docheckquota`).
@@ -495,6 +504,21 @@ mod tests {
         assert!(!is_deleted_name("a:2,S"));
         assert!(!is_deleted_name("aT"));
         assert!(!is_deleted_name("a:2,Sa T"));
+    }
+
+    #[test]
+    fn totals_clamp() {
+        let f = Maildirsize::parse(b"100S\n5 1\n-10 -2\n");
+        assert_eq!((f.bytes, f.messages), (-5, -1));
+        assert_eq!(f.totals(), Totals::default());
+        let f = Maildirsize::parse(b"100S\n5 1\n");
+        assert_eq!(
+            f.totals(),
+            Totals {
+                bytes: 5,
+                messages: 1
+            }
+        );
     }
 
     #[test]
