@@ -482,6 +482,15 @@ impl ServerConnection {
         self.state
     }
 
+    /// The APOP timestamp of the greeting (the first `<...>` in it), which
+    /// an APOP digest must be checked against (RFC 1939 §7).
+    pub fn apop_timestamp(&self) -> Option<&str> {
+        let greeting = &self.config.greeting;
+        let start = greeting.find('<')?;
+        let len = greeting[start..].find('>')?;
+        Some(&greeting[start..=start + len])
+    }
+
     /// The command waiting for an answer, if any.
     pub fn pending_command(&self) -> Option<CommandKind> {
         self.pending.map(|p| p.kind)
@@ -915,6 +924,52 @@ mod tests {
         );
         assert_eq!(conn.poll_event(), Some(Event::Command(Command::Capa)));
         assert_eq!(conn.state(), SessionState::Authorization);
+    }
+
+    #[test]
+    fn output_high_water_pauses_decoding() {
+        let mut config = ServerConfig::new("ready");
+        config.limits.output_high_water = 64;
+        let mut conn = ServerConnection::new(config);
+        login(&mut conn);
+        conn.handle_input(b"RETR 1\r\nNOOP\r\n");
+        assert!(matches!(
+            conn.poll_event(),
+            Some(Event::Command(Command::Retr(_)))
+        ));
+        conn.start_multiline("").expect("RETR");
+        conn.send_body_chunk(&[b'x'; 100]).expect("open");
+        conn.finish_multiline().expect("open");
+        assert_eq!(conn.poll_event(), None);
+        assert!(conn.buffered_output() > 64);
+        drain(&mut conn);
+        assert_eq!(conn.poll_event(), Some(Event::Command(Command::Noop)));
+    }
+
+    #[test]
+    fn getters_and_close() {
+        let mut conn =
+            ServerConnection::new_over_tls(ServerConfig::new("ready <1.2@example.org> x"));
+        assert_eq!(conn.apop_timestamp(), Some("<1.2@example.org>"));
+        assert!(conn.is_tls_active());
+        assert!(conn.wants_input());
+        conn.handle_input(b"STLS\r\nUTF8\r\n");
+        assert_eq!(
+            conn.poll_event(),
+            Some(Event::Rejected(Rejection::TlsActive))
+        );
+        assert_eq!(conn.poll_event(), Some(Event::Command(Command::Utf8)));
+        assert_eq!(conn.pending_command(), Some(CommandKind::Utf8));
+        conn.respond_ok("UTF8 enabled").expect("pending");
+        assert!(conn.is_utf8());
+        assert_eq!(conn.handle_tls_started(), Err(UsageError::NoTlsPending));
+        conn.close();
+        assert!(conn.is_closed() && !conn.wants_input());
+        assert_eq!(
+            conn.poll_event(),
+            Some(Event::Closing(CloseReason::Application))
+        );
+        assert_eq!(conn.poll_event(), None);
     }
 
     #[test]
