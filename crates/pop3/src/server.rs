@@ -258,8 +258,11 @@ impl ServerConnection {
     /// Takes bytes received from the client, in chunks of any size.
     ///
     /// Bytes are only buffered here; commands are decoded by
-    /// [`poll_event`](Self::poll_event). Input after an accepted STLS and
-    /// before [`handle_tls_started`](Self::handle_tls_started) is discarded.
+    /// [`poll_event`](Self::poll_event), which should be drained after each
+    /// call. Input after an accepted STLS and before
+    /// [`handle_tls_started`](Self::handle_tls_started) is discarded. Input
+    /// that arrives while a command waits for its answer is bounded by
+    /// [`ServerConfig::max_buffered_input`].
     pub fn handle_input(&mut self, bytes: &[u8]) {
         if self.closed || bytes.is_empty() {
             return;
@@ -270,8 +273,13 @@ impl ServerConnection {
             });
             return;
         }
+        // When the next line can be decoded right away, the bytes are only
+        // held until the next poll_event (an overlong line is dropped
+        // there), so a large read of garbage is answered with -ERR, not a
+        // close. Input waiting behind an unanswered command is bounded.
+        let decodable_now = self.pending.is_none() || self.sasl_line_expected;
         let buffered = self.input.len() - self.input_start;
-        if buffered.saturating_add(bytes.len()) > self.config.max_buffered_input {
+        if !decodable_now && buffered.saturating_add(bytes.len()) > self.config.max_buffered_input {
             self.output
                 .extend_from_slice(b"-ERR too much unprocessed input\r\n");
             self.close_for(CloseReason::InputOverflow);
@@ -862,6 +870,20 @@ mod tests {
             conn.poll_event(),
             Some(Event::Command(Command::User(_)))
         ));
+    }
+
+    #[test]
+    fn one_large_read_of_garbage_is_refused_not_fatal() {
+        let mut conn = greeted();
+        let mut input = vec![b'g'; 200_000];
+        input.extend_from_slice(b"\r\nCAPA\r\n");
+        conn.handle_input(&input);
+        assert_eq!(
+            conn.poll_event(),
+            Some(Event::Rejected(Rejection::LineTooLong { limit: 253 }))
+        );
+        assert_eq!(conn.poll_event(), Some(Event::Command(Command::Capa)));
+        assert!(!conn.is_closed());
     }
 
     #[test]
