@@ -479,6 +479,11 @@ impl ServerConnection {
 
     /// Closes the connection (an inactivity timeout, a shutdown): no
     /// further events; send what is queued, then close the socket.
+    ///
+    /// The state does not change: a session closed in TRANSACTION never
+    /// enters UPDATE, so messages marked as deleted must stay (RFC 1939 §3).
+    /// The connection reads no clock; the application runs the autologout
+    /// timer, which must be at least 10 minutes (RFC 1939 §3).
     pub fn close(&mut self) {
         self.close_for(CloseReason::Application);
     }
