@@ -360,7 +360,15 @@ impl ScanListing {
 
     /// Appends `msg size` without line terminator.
     pub fn encode(&self, out: &mut Vec<u8>) {
-        out.extend_from_slice(format!("{} {}", self.msg, self.size).as_bytes());
+        out.extend_from_slice(self.to_string().as_bytes());
+    }
+}
+
+impl fmt::Display for ScanListing {
+    /// `msg size`, the form of a scan listing line and of the text of the
+    /// answer to `LIST msg`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.msg, self.size)
     }
 }
 
@@ -397,6 +405,14 @@ impl UniqueIdListing {
         out.extend_from_slice(self.msg.to_string().as_bytes());
         out.push(b' ');
         out.extend_from_slice(self.uid.as_bytes());
+    }
+}
+
+impl fmt::Display for UniqueIdListing {
+    /// `msg unique-id`, the form of a UIDL listing line and of the text of
+    /// the answer to `UIDL msg`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.msg, self.uid)
     }
 }
 

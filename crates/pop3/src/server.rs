@@ -258,8 +258,11 @@ impl ServerConnection {
     /// Takes bytes received from the client, in chunks of any size.
     ///
     /// Bytes are only buffered here; commands are decoded by
-    /// [`poll_event`](Self::poll_event). Input after an accepted STLS and
-    /// before [`handle_tls_started`](Self::handle_tls_started) is discarded.
+    /// [`poll_event`](Self::poll_event), which should be drained after each
+    /// call. Input after an accepted STLS and before
+    /// [`handle_tls_started`](Self::handle_tls_started) is discarded. Input
+    /// that arrives while a command waits for its answer is bounded by
+    /// [`ServerConfig::max_buffered_input`].
     pub fn handle_input(&mut self, bytes: &[u8]) {
         if self.closed || bytes.is_empty() {
             return;
@@ -270,8 +273,13 @@ impl ServerConnection {
             });
             return;
         }
+        // When the next line can be decoded right away, the bytes are only
+        // held until the next poll_event (an overlong line is dropped
+        // there), so a large read of garbage is answered with -ERR, not a
+        // close. Input waiting behind an unanswered command is bounded.
+        let decodable_now = self.pending.is_none() || self.sasl_line_expected;
         let buffered = self.input.len() - self.input_start;
-        if buffered.saturating_add(bytes.len()) > self.config.max_buffered_input {
+        if !decodable_now && buffered.saturating_add(bytes.len()) > self.config.max_buffered_input {
             self.output
                 .extend_from_slice(b"-ERR too much unprocessed input\r\n");
             self.close_for(CloseReason::InputOverflow);
@@ -471,6 +479,11 @@ impl ServerConnection {
 
     /// Closes the connection (an inactivity timeout, a shutdown): no
     /// further events; send what is queued, then close the socket.
+    ///
+    /// The state does not change: a session closed in TRANSACTION never
+    /// enters UPDATE, so messages marked as deleted must stay (RFC 1939 §3).
+    /// The connection reads no clock; the application runs the autologout
+    /// timer, which must be at least 10 minutes (RFC 1939 §3).
     pub fn close(&mut self) {
         self.close_for(CloseReason::Application);
     }
@@ -480,6 +493,15 @@ impl ServerConnection {
     /// The session state.
     pub fn state(&self) -> SessionState {
         self.state
+    }
+
+    /// The APOP timestamp of the greeting (the first `<...>` in it), which
+    /// an APOP digest must be checked against (RFC 1939 §7).
+    pub fn apop_timestamp(&self) -> Option<&str> {
+        let greeting = &self.config.greeting;
+        let start = greeting.find('<')?;
+        let len = greeting[start..].find('>')?;
+        Some(&greeting[start..=start + len])
     }
 
     /// The command waiting for an answer, if any.
@@ -856,6 +878,20 @@ mod tests {
     }
 
     #[test]
+    fn one_large_read_of_garbage_is_refused_not_fatal() {
+        let mut conn = greeted();
+        let mut input = vec![b'g'; 200_000];
+        input.extend_from_slice(b"\r\nCAPA\r\n");
+        conn.handle_input(&input);
+        assert_eq!(
+            conn.poll_event(),
+            Some(Event::Rejected(Rejection::LineTooLong { limit: 253 }))
+        );
+        assert_eq!(conn.poll_event(), Some(Event::Command(Command::Capa)));
+        assert!(!conn.is_closed());
+    }
+
+    #[test]
     fn repeated_abuse_closes() {
         let mut conn = greeted();
         for _ in 0..10 {
@@ -915,6 +951,52 @@ mod tests {
         );
         assert_eq!(conn.poll_event(), Some(Event::Command(Command::Capa)));
         assert_eq!(conn.state(), SessionState::Authorization);
+    }
+
+    #[test]
+    fn output_high_water_pauses_decoding() {
+        let mut config = ServerConfig::new("ready");
+        config.limits.output_high_water = 64;
+        let mut conn = ServerConnection::new(config);
+        login(&mut conn);
+        conn.handle_input(b"RETR 1\r\nNOOP\r\n");
+        assert!(matches!(
+            conn.poll_event(),
+            Some(Event::Command(Command::Retr(_)))
+        ));
+        conn.start_multiline("").expect("RETR");
+        conn.send_body_chunk(&[b'x'; 100]).expect("open");
+        conn.finish_multiline().expect("open");
+        assert_eq!(conn.poll_event(), None);
+        assert!(conn.buffered_output() > 64);
+        drain(&mut conn);
+        assert_eq!(conn.poll_event(), Some(Event::Command(Command::Noop)));
+    }
+
+    #[test]
+    fn getters_and_close() {
+        let mut conn =
+            ServerConnection::new_over_tls(ServerConfig::new("ready <1.2@example.org> x"));
+        assert_eq!(conn.apop_timestamp(), Some("<1.2@example.org>"));
+        assert!(conn.is_tls_active());
+        assert!(conn.wants_input());
+        conn.handle_input(b"STLS\r\nUTF8\r\n");
+        assert_eq!(
+            conn.poll_event(),
+            Some(Event::Rejected(Rejection::TlsActive))
+        );
+        assert_eq!(conn.poll_event(), Some(Event::Command(Command::Utf8)));
+        assert_eq!(conn.pending_command(), Some(CommandKind::Utf8));
+        conn.respond_ok("UTF8 enabled").expect("pending");
+        assert!(conn.is_utf8());
+        assert_eq!(conn.handle_tls_started(), Err(UsageError::NoTlsPending));
+        conn.close();
+        assert!(conn.is_closed() && !conn.wants_input());
+        assert_eq!(
+            conn.poll_event(),
+            Some(Event::Closing(CloseReason::Application))
+        );
+        assert_eq!(conn.poll_event(), None);
     }
 
     #[test]

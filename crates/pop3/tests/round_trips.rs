@@ -3,9 +3,9 @@
 
 use postroom_pop3::{
     ApopDigest, Capability, ClientConnection, ClientEvent, Command, CommandKind, DotStuffer,
-    DotUnstuffer, Event, MessageNumber, Parsed, Response, ResponseCode, ServerConfig,
-    ServerConnection, ServerLine, Status, encode_challenge, parse_command, parse_response,
-    parse_server_line,
+    DotUnstuffer, Event, MessageNumber, Parsed, Response, ResponseCode, ScanListing, ServerConfig,
+    ServerConnection, ServerLine, Status, UniqueIdListing, encode_challenge, parse_command,
+    parse_response, parse_server_line,
 };
 use postroom_types::Secret;
 use proptest::prelude::*;
@@ -162,6 +162,18 @@ proptest! {
         for end in 0..wire.len() {
             prop_assert_eq!(parse_response(&wire[..end], true), Ok(Parsed::Incomplete));
         }
+    }
+
+    #[test]
+    fn listing_round_trips(m in msg(), size in any::<u64>(), uid in "[!-~]{1,70}", caps in proptest::collection::vec("[!-~]{1,12}", 1..5)) {
+        let scan = ScanListing { msg: m, size };
+        prop_assert_eq!(ScanListing::parse(scan.to_string().as_bytes()), Ok(scan));
+        let unique = UniqueIdListing { msg: m, uid };
+        prop_assert_eq!(UniqueIdListing::parse(unique.to_string().as_bytes()), Ok(unique.clone()));
+        let capability = Capability::with_params(caps[0].clone(), caps[1..].iter().cloned());
+        let mut line = Vec::new();
+        capability.encode(&mut line);
+        prop_assert_eq!(Capability::parse(&line), Ok(capability));
     }
 
     #[test]
