@@ -110,6 +110,46 @@ pub fn parse_courier_letters_strict(input: &str) -> Result<Rights, RightsInputEr
     Ok(rights)
 }
 
+/// Why Courier refuses an RFC 4314 (ACL1) identifier.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Acl1IdentifierError {
+    /// The identifier contains `=` (Courier answers `NO Invalid ACL
+    /// identifier.`).
+    #[error("invalid ACL identifier: {0:?} contains '='")]
+    ContainsEquals(String),
+    /// Not an identifier at all.
+    #[error(transparent)]
+    Invalid(#[from] crate::identifier::IdentifierError),
+}
+
+/// Maps an identifier from SETACL/DELETEACL to ACL2 form as Courier does
+/// (`acl2_identifier`): `anyone`, `anonymous`, `authuser` and `owner` pass
+/// through, `administrators` becomes `group=administrators`, anything else
+/// `user=NAME`; a leading `-` is kept; an identifier containing `=` is
+/// refused. Use it for Courier-compatible behaviour; [`Identifier::parse`]
+/// accepts the `user=`/`group=` forms too.
+pub fn acl1_identifier(identifier: &str) -> Result<Identifier, Acl1IdentifierError> {
+    let body = identifier.strip_prefix('-').unwrap_or(identifier);
+    if matches!(body, "anyone" | "anonymous" | "authuser" | "owner") {
+        return Ok(Identifier::parse(identifier)?);
+    }
+    if body.contains('=') {
+        return Err(Acl1IdentifierError::ContainsEquals(identifier.to_owned()));
+    }
+    let id = if body == "administrators" {
+        Identifier::group("administrators")
+    } else {
+        // `user=` first, so that a body such as `-x` stays a user name.
+        Identifier::parse(&format!("user={body}"))?
+    };
+    Ok(if identifier.starts_with('-') {
+        id.negated()
+    } else {
+        id
+    })
+}
+
 /// What `LIST (...) "" pattern` asked for (Courier's `ACL`, `MYRIGHTS`,
 /// `POSTADDRESS` selection atoms, case-insensitive; others ignored).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -538,6 +578,24 @@ mod tests {
             parse_courier_letters_strict("lrq"),
             Err(RightsInputError::Unsupported { .. })
         ));
+    }
+
+    #[test]
+    fn acl1_identifiers_like_courier() {
+        let show = |s: &str| acl1_identifier(s).map(|i| i.to_string());
+        assert_eq!(show("anyone").unwrap(), "anyone");
+        assert_eq!(show("-owner").unwrap(), "-owner");
+        assert_eq!(show("authuser").unwrap(), "authuser");
+        assert_eq!(show("administrators").unwrap(), "group=administrators");
+        assert_eq!(show("fred").unwrap(), "user=fred");
+        assert_eq!(show("-fred").unwrap(), "-user=fred");
+        // Observed: `SETACL INBOX.acl user=bob lr` -> NO Invalid ACL identifier.
+        assert!(matches!(
+            acl1_identifier("user=bob"),
+            Err(Acl1IdentifierError::ContainsEquals(_))
+        ));
+        assert!(acl1_identifier("").is_err());
+        assert_eq!(show("--x").unwrap(), "-user=-x");
     }
 
     #[test]
