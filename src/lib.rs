@@ -25,6 +25,6 @@
 
 pub use postroom_access as access;
 pub use postroom_pop3 as pop3;
-pub use postroom_sort as sort;
 pub use postroom_server as server;
+pub use postroom_sort as sort;
 pub use postroom_types as types;
