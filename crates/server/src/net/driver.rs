@@ -86,6 +86,9 @@ pub enum DriveError {
     /// available or already on.
     #[error("the protocol asked for STARTTLS, which this connection does not offer")]
     StartTlsUnavailable,
+    /// A job from [`Protocol::poll_blocking`] panicked or was cancelled.
+    #[error("blocking job failed: {0}")]
+    Blocking(String),
     /// The last output could not be sent within [`DriverConfig::close_timeout`].
     #[error("sending the last output timed out")]
     CloseTimeout,
@@ -148,7 +151,7 @@ where
                     };
                     // RFC 3207 §4 / RFC 2595 §4: the positive answer goes
                     // out in plaintext, then the handshake starts.
-                    fill(&mut protocol, &mut out, usize::MAX);
+                    fill(&mut protocol, &mut out, config.write_high_water);
                     let sent = timeout(config.close_timeout, async {
                         conn.write_all(&out).await?;
                         conn.flush().await
@@ -174,6 +177,15 @@ where
                     protocol.handle_tls_established();
                 }
             }
+        }
+
+        if let Some(job) = protocol.poll_blocking() {
+            let output = tokio::task::spawn_blocking(job)
+                .await
+                .map_err(|e| DriveError::Blocking(e.to_string()))?;
+            protocol.handle_blocking_done(output);
+            // The result may have queued actions.
+            continue;
         }
 
         fill(&mut protocol, &mut out, config.write_high_water);
