@@ -210,9 +210,11 @@ where
             ShutdownPhase::Closing
         };
 
+        // Shutdown, timers and wake-ups come before the socket, so a peer
+        // that keeps the socket busy cannot starve them.
         let event = tokio::select! {
             biased;
-            r = io_event(&mut conn, &out, unflushed, &mut buf, want_read) => r,
+            () = shutdown.reached(next_phase), if phase < ShutdownPhase::Closing => Ok(Event::Shutdown),
             () = sleep_until(timer) => Ok(Event::Timer),
             () = async {
                 match &notify {
@@ -220,7 +222,7 @@ where
                     None => std::future::pending().await,
                 }
             } => Ok(Event::Wakeup),
-            () = shutdown.reached(next_phase), if phase < ShutdownPhase::Closing => Ok(Event::Shutdown),
+            r = io_event(&mut conn, &out, unflushed, &mut buf, want_read) => r,
         };
         let event = match (event, closing) {
             (Ok(event), _) => event,
