@@ -234,7 +234,8 @@ impl UserDb {
     /// the input must be UTF-8. Fails on the first bad line, naming it.
     pub fn parse(input: &[u8]) -> Result<UserDb, ParseError> {
         let mut db = UserDb::new();
-        let mut first_line: HashMap<String, usize> = HashMap::new();
+        // The line of each entry, for duplicate reports.
+        let mut lines: Vec<usize> = Vec::new();
         for (i, raw) in input.split(|&b| b == b'\n').enumerate() {
             let line_no = i + 1;
             let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
@@ -257,14 +258,14 @@ impl UserDb {
                 line: line_no,
                 kind,
             })?;
-            if let Some(&first) = first_line.get(&entry.name) {
+            if let Some(&first) = db.index.get(&entry.name) {
                 return Err(ParseError::Duplicate {
                     line: line_no,
-                    first,
+                    first: lines[first],
                     name: entry.name,
                 });
             }
-            first_line.insert(entry.name.clone(), line_no);
+            lines.push(line_no);
             db.push(entry);
         }
         db.decoy = db.most_common_scheme_entry();
