@@ -53,3 +53,10 @@ def server(running_server):
 def need_tool(name: str) -> None:
     if shutil.which(name) is None:
         pytest.skip(f"{name} not installed (run scripts/install-test-deps)")
+
+
+def need_capability(client, server, cap: str) -> None:
+    """Skip unless the server advertises `cap`. A case skipped this way on
+    Dovecot is postroom-only (postroom advertises it, issue 8)."""
+    if not client.has_capability(cap):
+        pytest.skip(f"postroom-only: {server.name} does not advertise {cap}")
