@@ -22,11 +22,13 @@ def start(kind: str, name: str = ""):
     os.chmod(root, 0o755)
     if kind == "dovecot":
         if not shutil.which("dovecot"):
+            shutil.rmtree(root, ignore_errors=True)
             pytest.skip("dovecot not installed (run scripts/install-test-deps)")
         return servers.start_dovecot(os.path.join(root, "srv"), name or kind)
     try:
         return servers.start_postroom(os.path.join(root, "srv"))
     except servers.Unavailable as e:
+        shutil.rmtree(root, ignore_errors=True)
         pytest.skip(f"postroom example server unavailable: {e}")
 
 
