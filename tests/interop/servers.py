@@ -165,6 +165,24 @@ def _classify(line: str) -> Optional[str]:
     return None
 
 
+def parse_startup(text: str):
+    """Read the example server's start-up output: each line with a loopback
+    address is classified by the protocol word on it (first match of imaps,
+    pop3s, imap, pop3 as a whole word); the first `/....pem` path not naming
+    a key is the certificate. Returns ({proto: port}, cert or None)."""
+    ports: dict = {}
+    cert: Optional[str] = None
+    for line in text.splitlines():
+        m = _ADDR.search(line)
+        proto = _classify(line)
+        if m and proto and proto not in ports:
+            ports[proto] = int(m.group(2))
+        c = re.search(r"(/[^\s'\"]+\.pem)", line)
+        if c and "key" not in Path(c.group(1)).name and cert is None:
+            cert = c.group(1)
+    return ports, cert
+
+
 def start_postroom(workdir: str) -> Server:
     """Build and start postroom's bundled example server (issue 8, §3).
 
@@ -207,14 +225,7 @@ def start_postroom(workdir: str) -> Server:
         if proc.poll() is not None:
             break
         log.seek(0)
-        for line in log.read().splitlines():
-            m = _ADDR.search(line)
-            proto = _classify(line)
-            if m and proto and proto not in ports:
-                ports[proto] = int(m.group(2))
-            c = re.search(r"(/\S+\.pem)", line)
-            if c and "key" not in Path(c.group(1)).name and cert is None:
-                cert = c.group(1)
+        ports, cert = parse_startup(log.read())
         time.sleep(0.2)
     if len(ports) < 4:
         if proc.poll() is None:
@@ -230,8 +241,17 @@ def start_postroom(workdir: str) -> Server:
     _wait_ports("127.0.0.1", ports.values())
 
     def deliver(user: str, message: bytes) -> None:
-        subprocess.run([str(exe), *common, "deliver", "--user", user],
-                       input=message, check=True, cwd=workdir)
+        # `deliver --user NAME` with the server's --data/--users; the options
+        # may belong before or after the subcommand, so a usage error (exit
+        # status 2) of the first form tries the second.
+        for argv in ([str(exe), *common, "deliver", "--user", user],
+                     [str(exe), "deliver", "--user", user, *common]):
+            r = subprocess.run(argv, input=message, capture_output=True, cwd=workdir)
+            if r.returncode == 0:
+                return
+            if r.returncode != 2:
+                break
+        raise RuntimeError(f"deliver failed ({r.returncode}): {r.stderr.decode(errors='replace')}")
 
     def stop() -> None:
         if proc.poll() is None:

@@ -76,3 +76,19 @@ def test_mbox_quoting_round_trip(tmp_path):
         subprocess.run([sys.executable, str(mda), str(box)], input=m, check=True)
     assert b"\n>From me\n>>From you\n" in box.read_bytes()
     assert mail.parse_mbox(box.read_bytes()) == [mail.to_lf(m) for m in msgs]
+
+
+def test_parse_example_server_startup():
+    import servers
+    out = (
+        "postroom example server\n"
+        "certificate: /tmp/x/data/tls/cert.pem (key /tmp/x/data/tls/key.pem)\n"
+        "IMAP (STARTTLS) listening on 127.0.0.1:40001\n"
+        "IMAPS listening on 127.0.0.1:40002\n"
+        "pop3 on 127.0.0.1:40003\n"
+        "  pop3s: 127.0.0.1:40004\n"
+        "connect with: imap://demo@127.0.0.1:1143\n"
+    )
+    ports, cert = servers.parse_startup(out)
+    assert ports == {"imap": 40001, "imaps": 40002, "pop3": 40003, "pop3s": 40004}
+    assert cert == "/tmp/x/data/tls/cert.pem"
