@@ -201,7 +201,8 @@ class Report:
     def check(self, what: str) -> None:
         if not self.diffs:
             return
-        out = Path(tempfile.gettempdir()) / f"postroom-differential-{what}.txt"
+        out_dir = Path(os.environ.get("POSTROOM_DIFF_REPORT_DIR", tempfile.gettempdir()))
+        out = out_dir / f"postroom-differential-{what}.txt"
         out.write_text("\n\n".join(self.diffs))
         shown = "\n\n".join(self.diffs[:12])
         more = len(self.diffs) - 12
@@ -258,8 +259,10 @@ def test_fetch_envelope_bodystructure_size(pair):
         assert all(len(v) == 3 for v in a.values()), name
         rep.compare(f"{name}: message count", len(a), len(b))
         for n in sorted(set(a) | set(b)):
+            env = a.get(n, {}).get(b"ENVELOPE") or [None] * 10
+            mid = env[9].decode(errors="replace") if isinstance(env[9], bytes) else "-"
             for item in (b"ENVELOPE", b"BODYSTRUCTURE", b"RFC822.SIZE"):
-                rep.compare(f"FETCH {name} #{n} {item.decode()}",
+                rep.compare(f"FETCH {name} #{n} {mid} {item.decode()}",
                             a.get(n, {}).get(item), b.get(n, {}).get(item))
     rep.check("fetch")
 

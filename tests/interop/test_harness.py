@@ -42,7 +42,8 @@ class FakePair:
     cand = FakeServer("candidate")
 
 
-def test_report_shows_a_readable_diff():
+def test_report_shows_a_readable_diff(tmp_path, monkeypatch):
+    monkeypatch.setenv("POSTROOM_DIFF_REPORT_DIR", str(tmp_path))
     rep = diff.Report(FakePair())
     rep.compare("THREAD REFERENCES", [[1, 2], [3]], [[1, [2], [3]]])
     rep.compare("SORT (DATE)", [1, 2, 3], [1, 2, 3])
@@ -52,6 +53,7 @@ def test_report_shows_a_readable_diff():
     text = str(e.value)
     assert "### THREAD REFERENCES" in text and "--- reference" in text
     assert "+++ candidate" in text and "\n-" in text and "\n+" in text
+    assert "### THREAD REFERENCES" in (tmp_path / "postroom-differential-selftest.txt").read_text()
 
 
 def test_known_difference_is_allowed_only_where_it_applies():
