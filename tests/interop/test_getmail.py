@@ -32,6 +32,12 @@ def test_getmail_maildir(server, tmp_path, kind, request):
     need_tool("getmail")
     c = server.imap()
     mail.load(c, "INBOX", [(m, []) for m in MSGS])
+    if kind == "IMAPS":
+        c.select_folder("INBOX")
+        for uid, d in c.fetch(c.search("ALL"), ["BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)]"]).items():
+            if b"msg-3-" in d[b"BODY[HEADER.FIELDS (MESSAGE-ID)]"]:
+                c.add_flags([uid], [b"\\Deleted"])
+        c.unselect_folder()
     c.logout()
     c = server.imap()
     held = mail.snapshot(c, "INBOX")
@@ -93,8 +99,11 @@ message_log = {tmp_path}/getmail.log
         else:
             assert got[mid] == want, mid
     if kind == "IMAPS":
-        # getmail EXAMINEs and CLOSEs: nothing may be expunged; it fetched
-        # with BODY.PEEK or RFC822, either way the count is unchanged.
+        # getmail opens the mailbox read-only (EXAMINE) and ends with CLOSE,
+        # which must not expunge after EXAMINE (RFC 3501 §6.4.2): the
+        # message marked \Deleted beforehand is still there.
         c = server.imap()
-        assert set(mail.snapshot(c, "INBOX")) == set(held)
+        after = mail.snapshot(c, "INBOX")
         c.logout()
+        assert set(after) == set(held)
+        assert b"\\Deleted" in after[b"<msg-3-INBOX@example.org>"][0]
