@@ -183,13 +183,8 @@ def parse_startup(text: str):
     return ports, cert
 
 
-def start_postroom(workdir: str) -> Server:
-    """Build and start postroom's bundled example server (issue 8, §3).
-
-    The example prints every bound address at start; each line naming an
-    address is classified by the protocol word on it (imaps, pop3s, imap,
-    pop3). Users come from a passwd-file written here (`--users`).
-    """
+def build_example() -> Path:
+    """`cargo build [--release] --example server` in this repository."""
     if not (REPO / "examples" / "server.rs").exists():
         raise Unavailable("examples/server.rs does not exist yet "
                           "(postroom's example server is not built)")
@@ -205,7 +200,23 @@ def start_postroom(workdir: str) -> Server:
     if b.returncode != 0:
         tail = "\n".join(b.stderr.splitlines()[-15:])
         raise Unavailable(f"`{' '.join(build)}` does not build:\n{tail}")
-    exe = Path(env["CARGO_TARGET_DIR"]) / profile / "examples" / "server"
+    return Path(env["CARGO_TARGET_DIR"]) / profile / "examples" / "server"
+
+
+def start_postroom(workdir: str) -> Server:
+    """Build and start postroom's bundled example server (issue 8, §3).
+
+    The example prints every bound address at start; each line naming an
+    address is classified by the protocol word on it (imaps, pop3s, imap,
+    pop3). Users come from a passwd-file written here (`--users`).
+    """
+    prebuilt = os.environ.get("POSTROOM_SERVER_BIN")
+    if prebuilt:
+        exe = Path(prebuilt)
+        if not exe.is_file():
+            raise Unavailable(f"POSTROOM_SERVER_BIN={prebuilt} is not a file")
+    else:
+        exe = build_example()
     data = Path(workdir) / "data"
     data.mkdir(parents=True, exist_ok=True)
     users = Path(workdir) / "users"

@@ -94,3 +94,32 @@ def test_parse_example_server_startup():
     ports, cert = servers.parse_startup(out)
     assert ports == {"imap": 40001, "imaps": 40002, "pop3": 40003, "pop3s": 40004}
     assert cert == "/tmp/x/data/tls/cert.pem"
+
+
+def test_postroom_fixture_wiring_with_a_stand_in(monkeypatch):
+    """The postroom fixture's start-up parsing, deliver and stop, run
+    against a stand-in that takes the example server's command line."""
+    import shutil
+
+    import conftest
+    import servers
+
+    if shutil.which("dovecot") is None:
+        pytest.skip("dovecot not installed (run scripts/install-test-deps)")
+    monkeypatch.setenv("POSTROOM_SERVER_BIN", str(Path(__file__).with_name("standin_server.sh")))
+    srv = conftest.start("postroom", "standin")
+    try:
+        assert srv.name == "postroom"
+        assert len({srv.imap_port, srv.imaps_port, srv.pop3_port, srv.pop3s_port}) == 4
+        srv.deliver(srv.user, mail.message(1))
+        c = srv.imap()
+        assert list(mail.snapshot(c, "INBOX")) == [b"<msg-1-INBOX@example.org>"]
+        c.logout()
+        srv.reset()
+        c = srv.imap()
+        assert mail.snapshot(c, "INBOX") == {}
+        c.logout()
+        c = srv.imap(servers.OTHER_USER, servers.OTHER_PASSWORD)
+        c.logout()
+    finally:
+        conftest.stop(srv)
