@@ -140,6 +140,14 @@ impl<'o> Writer<'o> {
         }
     }
 
+    /// Message data: NIL or always a literal (as servers usually send it).
+    pub(crate) fn nliteral(&mut self, s: Option<&[u8]>) {
+        match s {
+            None => self.raw(b"NIL"),
+            Some(s) => self.literal(s),
+        }
+    }
+
     pub(crate) fn nstring(&mut self, s: Option<&[u8]>) {
         match s {
             None => self.raw(b"NIL"),

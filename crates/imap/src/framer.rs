@@ -98,8 +98,9 @@ pub struct Framer {
     /// Literal bytes in the current message so far.
     message_literals: u64,
     /// Set when the current message was refused: its bytes are dropped as
-    /// they arrive and the refusal is reported at its end.
-    poisoned: Option<(Option<String>, Option<String>, FrameError)>,
+    /// they arrive and the refusal, unless already reported (`None`), is
+    /// reported at its end.
+    poisoned: Option<Option<(Option<String>, Option<String>, FrameError)>>,
     /// Length of a complete message waiting to be consumed.
     ready: Option<usize>,
 }
@@ -255,15 +256,20 @@ impl Framer {
                         }
                         None => {
                             // End of the message.
-                            if let Some((tag, command, error)) = self.poisoned.take() {
+                            if let Some(report) = self.poisoned.take() {
                                 self.drop_examined();
                                 self.line_start = self.pos;
                                 self.message_literals = 0;
-                                return Some(Frame::Refused {
-                                    tag,
-                                    command,
-                                    error,
-                                });
+                                match report {
+                                    Some((tag, command, error)) => {
+                                        return Some(Frame::Refused {
+                                            tag,
+                                            command,
+                                            error,
+                                        });
+                                    }
+                                    None => continue,
+                                }
                             }
                             let len = end - self.start;
                             self.ready = Some(len);
@@ -286,9 +292,10 @@ impl Framer {
                 self.drop_examined();
                 return None;
             }
-            let (tag, command, error) = self.poisoned.take()?;
+            let report = self.poisoned.take()?;
             self.drop_examined();
             self.line_start = self.pos;
+            let (tag, command, error) = report?;
             return Some(Frame::Refused {
                 tag,
                 command,
@@ -335,12 +342,21 @@ impl Framer {
                         command,
                         error,
                     })
-                } else {
+                } else if self.side == Side::Server {
                     // The bytes come anyway (RFC 7888 §4): skip them and
                     // the rest of the command, then report.
-                    self.poisoned = Some((tag, command, error));
+                    self.poisoned = Some(Some((tag, command, error)));
                     self.state = State::Literal { remaining: size64 };
                     None
+                } else {
+                    // A response: report now, then skip its bytes.
+                    self.poisoned = Some(None);
+                    self.state = State::Literal { remaining: size64 };
+                    Some(Frame::Refused {
+                        tag,
+                        command,
+                        error,
+                    })
                 }
             }
         }

@@ -356,8 +356,10 @@ fn list_data(w: &mut Writer<'_>, l: &ListData) {
     w.sp();
     w.mailbox(&l.mailbox);
     if !l.extended.is_empty() {
+        // Courier writes the items next to each other (acl-quota.md B.3).
         w.sp();
-        w.list(&l.extended, |w, e| {
+        w.byte(b'(');
+        for e in &l.extended {
             w.byte(b'(');
             match e {
                 ListExtended::Acl(entries) => {
@@ -365,13 +367,15 @@ fn list_data(w: &mut Writer<'_>, l: &ListData) {
                     if entries.is_empty() {
                         w.raw(b"NIL");
                     } else {
-                        w.list(entries, |w, e| {
+                        w.byte(b'(');
+                        for e in entries {
                             w.byte(b'(');
                             w.string(e.identifier.as_bytes());
                             w.sp();
                             w.string(e.rights.to_string().as_bytes());
                             w.byte(b')');
-                        });
+                        }
+                        w.byte(b')');
                     }
                 }
                 ListExtended::MyRights(r) => {
@@ -380,7 +384,8 @@ fn list_data(w: &mut Writer<'_>, l: &ListData) {
                 }
             }
             w.byte(b')');
-        });
+        }
+        w.byte(b')');
     }
 }
 
@@ -422,15 +427,15 @@ fn fetch_item(w: &mut Writer<'_>, item: &FetchItem) {
         }
         FetchItem::Rfc822(d) => {
             w.raw(b"RFC822 ");
-            w.nstring(d.as_deref());
+            w.nliteral(d.as_deref());
         }
         FetchItem::Rfc822Header(d) => {
             w.raw(b"RFC822.HEADER ");
-            w.nstring(d.as_deref());
+            w.nliteral(d.as_deref());
         }
         FetchItem::Rfc822Text(d) => {
             w.raw(b"RFC822.TEXT ");
-            w.nstring(d.as_deref());
+            w.nliteral(d.as_deref());
         }
         FetchItem::Rfc822Size(n) => {
             w.raw(b"RFC822.SIZE ");
@@ -457,7 +462,7 @@ fn fetch_item(w: &mut Writer<'_>, item: &FetchItem) {
                 w.byte(b'>');
             }
             w.sp();
-            w.nstring(data.as_deref());
+            w.nliteral(data.as_deref());
         }
         FetchItem::Uid(u) => {
             w.raw(b"UID ");

@@ -459,8 +459,9 @@ fn list_data(c: &mut Cursor<'_>) -> PResult<ListData> {
     let mailbox = c.mailbox()?;
     let mut extended = Vec::new();
     if c.eat(b' ') {
-        // Courier ACL2 extended data: (("ACL" ((id rights)...))("MYRIGHTS" r)).
-        extended = c.paren_list(false, |c| {
+        // Courier ACL2 extended data: (("ACL" ((id rights)...))("MYRIGHTS" r)),
+        // items written next to each other (acl-quota.md B.3).
+        extended = juxtaposed(c, |c| {
             c.expect(b'(', "'('")?;
             let at = c.pos;
             let name = c.astring_utf8()?;
@@ -469,7 +470,7 @@ fn list_data(c: &mut Cursor<'_>) -> PResult<ListData> {
                 if c.keyword("NIL") {
                     ListExtended::Acl(Vec::new())
                 } else {
-                    ListExtended::Acl(c.paren_list(true, |c| {
+                    ListExtended::Acl(juxtaposed(c, |c| {
                         c.expect(b'(', "'('")?;
                         let identifier = c.astring_utf8()?;
                         c.sp()?;
@@ -493,6 +494,23 @@ fn list_data(c: &mut Cursor<'_>) -> PResult<ListData> {
         mailbox,
         extended,
     })
+}
+
+/// `"(" item *([SP] item) ")"`: Courier writes parenthesised items with
+/// or without a space between them.
+fn juxtaposed<T>(
+    c: &mut Cursor<'_>,
+    mut item: impl FnMut(&mut Cursor<'_>) -> PResult<T>,
+) -> PResult<Vec<T>> {
+    c.expect(b'(', "'('")?;
+    let mut out = vec![item(c)?];
+    loop {
+        if c.eat(b')') {
+            return Ok(out);
+        }
+        c.eat(b' ');
+        out.push(item(c)?);
+    }
 }
 
 fn namespace(c: &mut Cursor<'_>) -> PResult<Vec<NamespaceDescription>> {
