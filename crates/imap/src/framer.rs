@@ -54,6 +54,9 @@ pub enum Frame {
     },
 }
 
+/// Tag, command name and error of a refused message.
+type Refusal = (Option<String>, Option<String>, FrameError);
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum State {
     /// Looking for the LF that ends the current line.
@@ -100,7 +103,7 @@ pub struct Framer {
     /// Set when the current message was refused: its bytes are dropped as
     /// they arrive and the refusal, unless already reported (`None`), is
     /// reported at its end.
-    poisoned: Option<Option<(Option<String>, Option<String>, FrameError)>>,
+    poisoned: Option<Option<Refusal>>,
     /// Length of a complete message waiting to be consumed.
     ready: Option<usize>,
 }
