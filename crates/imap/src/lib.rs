@@ -3,6 +3,7 @@
 //! WIP
 #![allow(missing_docs)]
 
+pub mod client;
 pub mod command;
 mod command_encode;
 mod command_parse;
