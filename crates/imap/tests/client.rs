@@ -67,8 +67,10 @@ fn refused_literal_drops_the_rest_of_the_command() {
 
 #[test]
 fn literal_plus_sends_at_once() {
-    let mut config = ClientConfig::default();
-    config.literal_mode = LiteralMode::LiteralPlus;
+    let config = ClientConfig {
+        literal_mode: LiteralMode::LiteralPlus,
+        ..ClientConfig::default()
+    };
     let mut c = ClientConnection::new(config);
     c.send(Command::Select {
         mailbox: MailboxName::new("Entwürfe \"x\""),
