@@ -44,6 +44,8 @@ pub(crate) struct Cursor<'a> {
     pub(crate) tag: Option<String>,
     /// Whether `{n+}` literals are accepted (commands only).
     pub(crate) non_sync_literals: bool,
+    /// Whether `text` may hold 8-bit (UTF-8) characters.
+    pub(crate) eight_bit_text: bool,
 }
 
 pub(crate) type PResult<T> = Result<T, ParseError>;
@@ -55,6 +57,7 @@ impl<'a> Cursor<'a> {
             pos: 0,
             tag: None,
             non_sync_literals: false,
+            eight_bit_text: false,
         }
     }
 
@@ -600,8 +603,20 @@ impl<'a> Cursor<'a> {
     /// The rest of the line up to CRLF as text (`text = 1*TEXT-CHAR`; may be
     /// empty where callers allow).
     pub(crate) fn text(&mut self) -> PResult<String> {
+        self.text_until(0)
+    }
+
+    /// Text up to CR, LF, NUL or `stop`; 7-bit unless `eight_bit_text`
+    /// (RFC 3501 §9: TEXT-CHAR is a 7-bit CHAR).
+    pub(crate) fn text_until(&mut self, stop: u8) -> PResult<String> {
         let start = self.pos;
-        let t = self.take_while(|b| b != b'\r' && b != b'\n' && b != 0);
+        let eight_bit = self.eight_bit_text;
+        let t = self.take_while(|b| {
+            b != b'\r' && b != b'\n' && b != 0 && b != stop && (eight_bit || b < 0x80)
+        });
+        if self.peek().is_some_and(|b| b >= 0x80) {
+            return Err(self.err("7-bit text"));
+        }
         self.utf8(start, Cow::Borrowed(t))
     }
 }

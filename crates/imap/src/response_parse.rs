@@ -35,6 +35,9 @@ pub struct ResponseParseOptions {
     pub lenient_trailing_space: bool,
     /// Accept `NIL` as a body encoding (read as `7BIT`).
     pub lenient_nil_encoding: bool,
+    /// Accept UTF-8 in response text (RFC 3501 text is 7-bit; localized
+    /// servers send UTF-8). The encoder still writes 7-bit text.
+    pub lenient_8bit_text: bool,
 }
 
 impl Default for ResponseParseOptions {
@@ -44,6 +47,7 @@ impl Default for ResponseParseOptions {
             lenient_quota_without_list: false,
             lenient_trailing_space: false,
             lenient_nil_encoding: false,
+            lenient_8bit_text: false,
         }
     }
 }
@@ -55,6 +59,7 @@ impl ResponseParseOptions {
             lenient_quota_without_list: true,
             lenient_trailing_space: true,
             lenient_nil_encoding: true,
+            lenient_8bit_text: true,
             ..ResponseParseOptions::default()
         }
     }
@@ -66,6 +71,7 @@ pub fn parse_response(
     options: &ResponseParseOptions,
 ) -> Result<Response, ParseError> {
     let mut c = Cursor::new(message);
+    c.eight_bit_text = options.lenient_8bit_text;
     let r = response(&mut c, options)?;
     c.crlf_end()?;
     Ok(r)
@@ -204,14 +210,7 @@ fn bracket_code(c: &mut Cursor<'_>) -> PResult<Code> {
         _ => {
             let name = Atom::new(name).ok_or_else(|| c.err_at(at, "atom"))?;
             let text = if c.eat(b' ') {
-                let start = c.pos;
-                while c
-                    .peek()
-                    .is_some_and(|b| b != b']' && b != b'\r' && b != b'\n' && b != 0)
-                {
-                    c.pos += 1;
-                }
-                Some(c.utf8(start, std::borrow::Cow::Borrowed(&c.input[start..c.pos]))?)
+                Some(c.text_until(b']')?)
             } else {
                 None
             };

@@ -620,3 +620,14 @@ fn hostile_responses() {
     strict_error(b"* SEARCH 1 2 \r\n");
     resp_with(b"* SEARCH 1 2 \r\n", &ResponseParseOptions::lenient());
 }
+
+/// Found by the imap_response fuzz target: 8-bit text parsed as UTF-8 but
+/// re-encoded as `?`.
+#[test]
+fn eight_bit_text_is_strict_error_and_lenient_utf8() {
+    let input = b"* OK [CAP+] \xde\x8deady\r\n";
+    strict_error(input);
+    let (r, _) = decode_with(input, &ResponseParseOptions::lenient()).unwrap();
+    assert_eq!(status(r).text, "\u{78d}eady");
+    strict_error("a1 NO [X-Y caf\u{e9}] t\r\n".as_bytes());
+}
