@@ -105,7 +105,9 @@ fn response(c: &mut Cursor<'_>, o: &ResponseParseOptions) -> PResult<Response> {
         c.eat(b' ');
         let code = if c.peek() == Some(b'[') {
             let code = bracket_code(c)?;
-            c.eat(b' ');
+            if !c.eat(b' ') && !c.at_crlf() {
+                return Err(c.err("SP after the response code"));
+            }
             Some(code)
         } else {
             None
@@ -144,7 +146,10 @@ fn resp_text(c: &mut Cursor<'_>) -> PResult<(Option<Code>, String)> {
     }
     let code = if c.peek() == Some(b'[') {
         let code = bracket_code(c)?;
-        c.eat(b' ');
+        // RFC 3501 §9: "]" SP text; the text may be missing.
+        if !c.eat(b' ') && !c.at_crlf() {
+            return Err(c.err("SP after the response code"));
+        }
         Some(code)
     } else {
         None
