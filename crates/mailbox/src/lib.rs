@@ -1,0 +1,3 @@
+//! postroom-mailbox (work in progress)
+pub mod error;
+pub mod maildir;
