@@ -8,6 +8,7 @@
 //! | module | crate | what it is |
 //! |---|---|---|
 //! | [`types`] | `postroom-types` | the shared vocabulary (UIDs, sequence sets, flags, mailbox names, ...) |
+//! | [`mailbox`] | `postroom-mailbox` | the mailbox model over Maildir++ (Courier/Dovecot compatible) and memory |
 //!
 //! Each member crate is also usable on its own; depend on it directly to keep
 //! the dependency tree small.
@@ -19,4 +20,5 @@
 //! assert_eq!(rights.len(), 2);
 //! ```
 
+pub use postroom_mailbox as mailbox;
 pub use postroom_types as types;

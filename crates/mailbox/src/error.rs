@@ -90,6 +90,12 @@ pub enum MailboxError {
     /// SEARCH with a charset other than UTF-8 or US-ASCII (RFC 3501 §6.4.4).
     #[error("unsupported search charset {0:?}")]
     BadCharset(String),
+    /// A POP3 command named a message marked with DELE (RFC 1939 §5).
+    #[error("message {0} is deleted")]
+    MarkedDeleted(u32),
+    /// A change through a read-only (EXAMINE) session.
+    #[error("mailbox is read-only")]
+    ReadOnly,
     /// The UID space of the mailbox is used up (RFC 3501 §2.3.1.1).
     #[error("uid space exhausted")]
     UidsExhausted,

@@ -38,7 +38,9 @@ static COUNTER: AtomicU64 = AtomicU64::new(0);
 /// the shape Maildir delivery agents use (the host with `/` and `:`
 /// replaced, as the Maildir convention asks).
 pub(crate) fn unique_name() -> String {
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
     format!(
         "{}.M{}P{}Q{}.{}",
@@ -65,7 +67,11 @@ fn hostname() -> String {
                 _ => String::new(),
             })
             .collect();
-        if h.is_empty() { "localhost".to_owned() } else { h }
+        if h.is_empty() {
+            "localhost".to_owned()
+        } else {
+            h
+        }
     })
     .clone()
 }

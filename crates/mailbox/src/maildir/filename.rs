@@ -64,16 +64,8 @@ impl MaildirName {
                     b'R' => system |= ANSWERED,
                     b'S' => system |= SEEN,
                     b'T' => system |= DELETED,
-                    b'A'..=b'Z' => {
-                        if !other_upper.contains(&b) {
-                            other_upper.push(b)
-                        }
-                    }
-                    b'a'..=b'z' => {
-                        if !dovecot_letters.contains(&b) {
-                            dovecot_letters.push(b)
-                        }
-                    }
+                    b'A'..=b'Z' if !other_upper.contains(&b) => other_upper.push(b),
+                    b'a'..=b'z' if !dovecot_letters.contains(&b) => dovecot_letters.push(b),
                     _ => {}
                 }
             }
@@ -147,7 +139,10 @@ mod tests {
     #[test]
     fn cur_name_sorts_letters_and_keeps_unknown_upper() {
         let n = MaildirName::parse("b:2,PSa");
-        assert_eq!(n.cur_name(SEEN | DELETED | DRAFT | FLAGGED | ANSWERED), "b:2,DFPRST");
+        assert_eq!(
+            n.cur_name(SEEN | DELETED | DRAFT | FLAGGED | ANSWERED),
+            "b:2,DFPRST"
+        );
         assert_eq!(n.cur_name(0), "b:2,P");
     }
 
@@ -159,7 +154,14 @@ mod tests {
 
     #[test]
     fn garbage_never_panics() {
-        for s in ["", ":", ":2,", "::::", ",S=,W=x:2,\u{e9}", "a,S=99999999999999999999999"] {
+        for s in [
+            "",
+            ":",
+            ":2,",
+            "::::",
+            ",S=,W=x:2,\u{e9}",
+            "a,S=99999999999999999999999",
+        ] {
             let _ = MaildirName::parse(s);
         }
     }

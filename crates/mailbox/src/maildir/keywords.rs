@@ -176,7 +176,8 @@ pub(crate) fn valid_keyword(bytes: &[u8]) -> Option<String> {
         return None;
     }
     let ok = bytes.iter().all(|&b| {
-        (0x21..0x7f).contains(&b) && !matches!(b, b'(' | b')' | b'{' | b'%' | b'*' | b'"' | b'\\' | b']')
+        (0x21..0x7f).contains(&b)
+            && !matches!(b, b'(' | b')' | b'{' | b'%' | b'*' | b'"' | b'\\' | b']')
     });
     if ok {
         // All bytes are ASCII, so this is valid UTF-8.

@@ -57,7 +57,11 @@ pub fn parse_dovecot_subscriptions(bytes: &[u8]) -> Vec<String> {
         let Ok(s) = std::str::from_utf8(line) else {
             continue;
         };
-        let s = if tab_separated { s.replace('\t', ".") } else { s.to_owned() };
+        let s = if tab_separated {
+            s.replace('\t', ".")
+        } else {
+            s.to_owned()
+        };
         if s.chars().any(char::is_control) {
             continue;
         }
@@ -83,7 +87,10 @@ mod tests {
     fn courier_round_trip() {
         let names = parse_courier_subscriptions(b"INBOX\nINBOX.Sent\n\nINBOX.Sent\nINBOX.&AOQ-\n");
         assert_eq!(names, vec!["INBOX", "INBOX.Sent", "INBOX.&AOQ-"]);
-        assert_eq!(parse_courier_subscriptions(&courier_subscriptions_bytes(&names)), names);
+        assert_eq!(
+            parse_courier_subscriptions(&courier_subscriptions_bytes(&names)),
+            names
+        );
     }
 
     #[test]
@@ -92,6 +99,9 @@ mod tests {
             parse_dovecot_subscriptions(b"V\t2\n\nSent\nA\tB\ninbox\n"),
             vec!["INBOX.Sent", "INBOX.A.B", "INBOX"]
         );
-        assert_eq!(parse_dovecot_subscriptions(b"Trash\nINBOX.Work\n"), vec!["INBOX.Trash", "INBOX.Work"]);
+        assert_eq!(
+            parse_dovecot_subscriptions(b"Trash\nINBOX.Work\n"),
+            vec!["INBOX.Trash", "INBOX.Work"]
+        );
     }
 }

@@ -38,7 +38,8 @@ impl UidDb {
     pub fn parse_courier(bytes: &[u8]) -> Result<UidDb, FormatError> {
         let mut lines = bytes.split(|&b| b == b'\n');
         let header = lines.next().unwrap_or_default();
-        let header = std::str::from_utf8(header).map_err(|_| FormatError::new(0, "ascii header"))?;
+        let header =
+            std::str::from_utf8(header).map_err(|_| FormatError::new(0, "ascii header"))?;
         let mut parts = header.split_ascii_whitespace();
         if parts.next() != Some("1") {
             return Err(FormatError::new(0, "version 1"));
@@ -80,7 +81,8 @@ impl UidDb {
     pub fn parse_dovecot(bytes: &[u8]) -> Result<UidDb, FormatError> {
         let mut lines = bytes.split(|&b| b == b'\n');
         let header = lines.next().unwrap_or_default();
-        let header = std::str::from_utf8(header).map_err(|_| FormatError::new(0, "ascii header"))?;
+        let header =
+            std::str::from_utf8(header).map_err(|_| FormatError::new(0, "ascii header"))?;
         let mut parts = header.split_ascii_whitespace();
         let version = parts.next().ok_or(FormatError::new(0, "version"))?;
         let (uid_validity, next_uid) = match version {
@@ -232,7 +234,10 @@ mod tests {
         let db = UidDb::parse_dovecot(text).unwrap();
         assert_eq!(db.uid_validity, 1275660208);
         assert_eq!(db.next_uid, 25022);
-        assert_eq!(db.entries[0], (25006, "1276528487.M364837P9451.kurkku,S=1977".into()));
+        assert_eq!(
+            db.entries[0],
+            (25006, "1276528487.M364837P9451.kurkku,S=1977".into())
+        );
         assert_eq!(db.entries[1].0, 25017);
     }
 
