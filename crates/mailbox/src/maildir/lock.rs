@@ -26,22 +26,34 @@ impl DotLock {
     pub(crate) fn acquire(dir: &Path) -> Result<DotLock> {
         let path = dir.join(LOCK_NAME);
         let me = format!("{} {}\n", std::process::id(), host());
+        // The lock appears with its contents at once: written under a
+        // unique name in tmp/, then hard-linked to the lock name (which
+        // fails if the lock exists), so a crash never leaves an empty lock.
+        let tmp = dir.join("tmp").join(format!(
+            "{LOCK_NAME}.{}",
+            crate::maildir::atomic::unique_name()
+        ));
+        {
+            let mut f = OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&tmp)
+                .map_err(|e| MailboxError::io(&tmp, e))?;
+            f.write_all(me.as_bytes())
+                .map_err(|e| MailboxError::io(&tmp, e))?;
+        }
         let start = Instant::now();
         let mut pause = Duration::from_millis(1);
-        loop {
-            match OpenOptions::new().write(true).create_new(true).open(&path) {
-                Ok(mut f) => {
-                    f.write_all(me.as_bytes())
-                        .map_err(|e| MailboxError::io(&path, e))?;
-                    return Ok(DotLock { path });
-                }
+        let result = loop {
+            match fs::hard_link(&tmp, &path) {
+                Ok(()) => break Ok(DotLock { path }),
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
                     if is_stale(&path) {
                         let _ = fs::remove_file(&path);
                         continue;
                     }
                     if start.elapsed() > WAIT {
-                        return Err(MailboxError::io(
+                        break Err(MailboxError::io(
                             &path,
                             io::Error::new(io::ErrorKind::TimedOut, "lock busy"),
                         ));
@@ -49,9 +61,11 @@ impl DotLock {
                     std::thread::sleep(pause);
                     pause = (pause * 2).min(Duration::from_millis(50));
                 }
-                Err(e) => return Err(MailboxError::io(&path, e)),
+                Err(e) => break Err(MailboxError::io(&path, e)),
             }
-        }
+        };
+        let _ = fs::remove_file(&tmp);
+        result
     }
 }
 
@@ -97,6 +111,7 @@ mod tests {
     #[test]
     fn lock_excludes_and_releases() {
         let d = tempfile::tempdir().unwrap();
+        fs::create_dir(d.path().join("tmp")).unwrap();
         let a = DotLock::acquire(d.path()).unwrap();
         assert!(d.path().join(LOCK_NAME).exists());
         drop(a);
@@ -106,6 +121,7 @@ mod tests {
     #[test]
     fn dead_owner_is_broken() {
         let d = tempfile::tempdir().unwrap();
+        fs::create_dir(d.path().join("tmp")).unwrap();
         // pid 0 never names a live process under /proc.
         fs::write(d.path().join(LOCK_NAME), format!("0 {}\n", host())).unwrap();
         let _l = DotLock::acquire(d.path()).unwrap();
