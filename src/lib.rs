@@ -23,8 +23,8 @@
 //! assert_eq!(rights.len(), 2);
 //! ```
 
-pub use postroom_pop3 as pop3;
-pub use postroom_sort as sort;
 pub use postroom_mailbox as mailbox;
+pub use postroom_pop3 as pop3;
 pub use postroom_server as server;
+pub use postroom_sort as sort;
 pub use postroom_types as types;

@@ -8,6 +8,10 @@
 //!   `ARGON2ID`, `ARGON2I`) and hashes new ones for `useradd`. Parsing and
 //!   verification perform no I/O; [`users::load`] and
 //!   [`users::append_user`] are thin file helpers.
+//! - [`pop3`]: the POP3 service, a sans-IO [`pop3::Session`] that joins the
+//!   `postroom-pop3` codec, the user database and the INBOX of a
+//!   `postroom-mailbox` store (USER/PASS, APOP, SASL PLAIN/LOGIN, STLS,
+//!   CAPA, the TRANSACTION commands, UPDATE, `[IN-USE]`, autologout).
 //! - `net` (feature **`tokio`**, off by default): the only part that knows
 //!   about sockets and time. A transport-neutral `Protocol` trait that a
 //!   sans-IO session implements, the driver loop that moves bytes between a
@@ -34,9 +38,9 @@
 //! - The user file is read whole into memory; it is meant for thousands of
 //!   users, not millions.
 //! - User names are compared exactly (no case folding, no default domain).
-//! - The IMAP and POP3 sessions that join the codecs and the mailbox store
-//!   are not part of this crate yet.
+//! - The IMAP session is not part of this crate yet.
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+pub mod pop3;
 pub mod users;
