@@ -287,22 +287,27 @@ impl Mailbox {
                 .map(|m| m.uid)
                 .collect()
         };
-        self.remove_uids(&targets)
+        self.remove_uids(&targets, true)
     }
 
     /// Removes the messages with these UIDs whatever their flags (MOVE, POP3
     /// DELE). Returns those removed.
     pub fn remove(&self, uids: &[Uid]) -> Result<Vec<Uid>> {
         let v: Vec<u32> = uids.iter().map(|u| u.get()).collect();
-        self.remove_uids(&v)
+        self.remove_uids(&v, false)
     }
 
-    fn remove_uids(&self, uids: &[u32]) -> Result<Vec<Uid>> {
+    /// Removes messages; with `only_deleted`, those that lost `\Deleted`
+    /// since they were chosen are kept.
+    fn remove_uids(&self, uids: &[u32], only_deleted: bool) -> Result<Vec<Uid>> {
         let mut inner = self.lock();
         let mut removed = Vec::new();
         let mut result = Ok(());
         for &uid in uids {
             let Some(i) = inner.find(uid) else { continue };
+            if only_deleted && !inner.msgs[i].flags.is_deleted() {
+                continue;
+            }
             let msg = inner.msgs[i].clone();
             match inner.backend.remove(&msg) {
                 Ok(()) => {
