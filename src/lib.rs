@@ -9,6 +9,8 @@
 //! |---|---|---|
 //! | [`types`] | `postroom-types` | the shared vocabulary (UIDs, sequence sets, flags, mailbox names, ...) |
 //! | [`mailbox`] | `postroom-mailbox` | the mailbox model over Maildir++ (Courier/Dovecot compatible) and memory |
+//! | [`pop3`] | `postroom-pop3` | the sans-IO POP3 codec, both directions, with streamed dot-stuffing |
+//! | [`sort`] | `postroom-sort` | RFC 5256 SORT and THREAD (ORDEREDSUBJECT, REFERENCES) over plain records |
 //!
 //! Each member crate is also usable on its own; depend on it directly to keep
 //! the dependency tree small.
@@ -21,4 +23,6 @@
 //! ```
 
 pub use postroom_mailbox as mailbox;
+pub use postroom_pop3 as pop3;
+pub use postroom_sort as sort;
 pub use postroom_types as types;

@@ -1,0 +1,561 @@
+//! THREAD=ORDEREDSUBJECT and THREAD=REFERENCES (RFC 5256 §3).
+//!
+//! Both work on arrays indexed by message and container, with explicit
+//! stacks instead of recursion, so input cannot deepen the call stack.
+
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+use std::hash::{BuildHasherDefault, Hash, Hasher};
+
+use postroom_types::Thread;
+
+use crate::msgid::MessageId;
+use crate::record::KeyRecord;
+
+/// A THREAD algorithm (RFC 5256 §3).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ThreadAlgorithm {
+    /// `ORDEREDSUBJECT`: threads of equal base subject, no nesting.
+    OrderedSubject,
+    /// `REFERENCES`: threads from References/In-Reply-To, then merged by
+    /// base subject.
+    References,
+}
+
+/// Threads messages with the given algorithm; see [`thread_ordered_subject`]
+/// and [`thread_references`].
+///
+/// ```
+/// use postroom_sort::{KeyRecord, RawMessage, ThreadAlgorithm, thread};
+/// let raw = [
+///     RawMessage { number: 1, subject: Some(b"hello"), message_id: Some(b"<1@x>"), ..Default::default() },
+///     RawMessage { number: 2, subject: Some(b"other"), message_id: Some(b"<2@x>"), internal_date: 5, ..Default::default() },
+///     RawMessage { number: 3, subject: Some(b"Re: hello"), references: Some(b"<1@x>"), internal_date: 9, ..Default::default() },
+/// ];
+/// let keys: Vec<KeyRecord> = raw.iter().map(KeyRecord::from_raw).collect();
+/// let msgs: Vec<(u32, &KeyRecord)> = raw.iter().map(|r| r.number).zip(&keys).collect();
+/// assert_eq!(thread(&msgs, ThreadAlgorithm::References).to_imap_string(), "(1 3)(2)");
+/// ```
+pub fn thread(messages: &[(u32, &KeyRecord)], algorithm: ThreadAlgorithm) -> Thread {
+    match algorithm {
+        ThreadAlgorithm::OrderedSubject => thread_ordered_subject(messages),
+        ThreadAlgorithm::References => thread_references(messages),
+    }
+}
+
+const NONE: u32 = u32::MAX;
+
+/// Messages in ascending number order, and each one's rank in (sent date,
+/// number) order: the order of RFC 5256 §2.2 used for every date sort.
+struct Prepared<'a> {
+    msgs: Vec<(u32, &'a KeyRecord)>,
+    /// Indices of `msgs` in (sent date, number) order.
+    by_date: Vec<u32>,
+    /// `rank[i]` is the position of `i` in `by_date`.
+    rank: Vec<u32>,
+}
+
+fn prepare<'a>(messages: &[(u32, &'a KeyRecord)]) -> Prepared<'a> {
+    let mut msgs = messages.to_vec();
+    if !msgs.is_sorted_by_key(|m| m.0) {
+        msgs.sort_by_key(|m| m.0);
+    }
+    let mut keyed: Vec<(i64, u32, u32)> = msgs
+        .iter()
+        .enumerate()
+        .map(|(i, (n, k))| (k.sent_date(), *n, i as u32))
+        .collect();
+    keyed.sort_unstable();
+    let by_date: Vec<u32> = keyed.into_iter().map(|(_, _, i)| i).collect();
+    let mut rank = vec![0u32; msgs.len()];
+    for (r, &i) in by_date.iter().enumerate() {
+        rank[i as usize] = r as u32;
+    }
+    Prepared {
+        msgs,
+        by_date,
+        rank,
+    }
+}
+
+/// THREAD=ORDEREDSUBJECT (RFC 5256 §3): messages sorted by base subject and
+/// sent date, split into threads of equal base subject, threads ordered by
+/// the sent date of their first message; in each thread the first message
+/// is the parent of all the others. Ties go to the lower number. Messages
+/// with an empty base subject form one thread, as in Dovecot and Cyrus.
+pub fn thread_ordered_subject(messages: &[(u32, &KeyRecord)]) -> Thread {
+    let p = prepare(messages);
+    let mut order: Vec<u32> = (0..p.msgs.len() as u32).collect();
+    order.sort_unstable_by(|&a, &b| {
+        p.msgs[a as usize]
+            .1
+            .subject()
+            .cmp(p.msgs[b as usize].1.subject())
+            .then(p.rank[a as usize].cmp(&p.rank[b as usize]))
+    });
+    // Groups of equal subject, as ranges of `order`.
+    let mut groups: Vec<(u32, usize, usize)> = Vec::new();
+    let mut start = 0;
+    for i in 1..=order.len() {
+        let split = i == order.len()
+            || p.msgs[order[i] as usize].1.subject() != p.msgs[order[start] as usize].1.subject();
+        if split {
+            groups.push((p.rank[order[start] as usize], start, i));
+            start = i;
+        }
+    }
+    groups.sort_unstable_by_key(|g| g.0);
+    let mut t = Thread::new();
+    for (_, start, end) in groups {
+        let root = t.add_root(p.msgs[order[start] as usize].0);
+        for &m in &order[start + 1..end] {
+            t.add_child(root, p.msgs[m as usize].0);
+        }
+    }
+    t
+}
+
+/// THREAD=REFERENCES (RFC 5256 §3), every step:
+///
+/// 1. link messages by their References (or first In-Reply-To) ids, with
+///    dummy containers for absent messages, never re-linking a container
+///    that has a parent and never creating a loop; a message's own parent
+///    link comes from its last reference. A Message-ID shared by several
+///    messages belongs to the lowest-numbered one; the others, and messages
+///    without a valid id, get unique ids;
+/// 2. gather the parentless containers;
+/// 3. prune dummies: empty ones go, others give their children to their
+///    parent, except at the top level where only a single child is promoted;
+/// 4. sort the top level by sent date (a dummy by its earliest child);
+/// 5. merge top-level threads of equal base subject;
+/// 6. sort every set of siblings by sent date.
+///
+/// Messages not in `messages` (not matched by the search) are treated as
+/// absent. Linking uses an ancestor walk with path compression for the loop
+/// test, so long chains and huge References headers stay near linear.
+pub fn thread_references(messages: &[(u32, &KeyRecord)]) -> Thread {
+    let p = prepare(messages);
+    let n = p.msgs.len();
+    let mut links = Links::with_capacity(n);
+    let mut ids: HashMap<IdKey<'_>, u32, BuildHasherDefault<IdHasher>> =
+        HashMap::with_capacity_and_hasher(n, BuildHasherDefault::default());
+    let mut container_of = Vec::with_capacity(n);
+
+    // Step 1, in ascending number order.
+    for (i, (_, key)) in p.msgs.iter().enumerate() {
+        let i = i as u32;
+        let c = match key.message_id() {
+            Some(id) => match ids.entry(IdKey(id)) {
+                Entry::Occupied(e) => {
+                    let c = *e.get();
+                    if links.msg[c as usize] == NONE {
+                        links.msg[c as usize] = i;
+                        c
+                    } else {
+                        // Duplicate: the earlier message keeps the id.
+                        links.add(i)
+                    }
+                }
+                Entry::Vacant(e) => *e.insert(links.add(i)),
+            },
+            None => links.add(i),
+        };
+        container_of.push(c);
+        // 1.A: chain the references.
+        let mut prev = NONE;
+        for r in key.references() {
+            let rc = *ids.entry(IdKey(r)).or_insert_with(|| links.add(NONE));
+            if prev != NONE && links.parent[rc as usize] == NONE && !links.would_loop(prev, rc) {
+                links.link(prev, rc);
+            }
+            prev = rc;
+        }
+        // 1.B: the last reference is the parent; an older link is broken.
+        let old = links.parent[c as usize];
+        if old != prev {
+            if old != NONE {
+                links.unlink(c);
+            }
+            if prev != NONE && !links.would_loop(prev, c) {
+                links.link(prev, c);
+            }
+        }
+    }
+    drop(ids);
+
+    // Steps 2 and 3. For every container, `up` is its parent if that is a
+    // message or a top-level container, else the parent's `up`: the node
+    // it hangs from once non-top-level dummies are gone.
+    let m = links.parent.len();
+    let up = nearest_kept_ancestors(&links);
+
+    let mut tree = Tree {
+        parent: vec![NONE; n],
+        dummies: Vec::new(),
+    };
+    // Dummy slot of each top-level dummy container.
+    let mut slot = vec![NONE; m];
+    let mut roots: Vec<u32> = Vec::new();
+    for &i in &p.by_date {
+        let u = up[container_of[i as usize] as usize];
+        if u == NONE {
+            roots.push(i);
+        } else if links.msg[u as usize] != NONE {
+            tree.parent[i as usize] = links.msg[u as usize];
+        } else {
+            let s = &mut slot[u as usize];
+            if *s == NONE {
+                *s = tree.dummies.len() as u32;
+                tree.dummies.push(Vec::new());
+            }
+            tree.dummies[*s as usize].push(i);
+        }
+    }
+    // A top-level dummy with one child is replaced by it.
+    let n32 = n as u32;
+    for d in 0..tree.dummies.len() {
+        if tree.dummies[d].len() == 1 {
+            let child = tree.dummies[d][0];
+            tree.dummies[d].clear();
+            roots.push(child);
+        } else {
+            for &c in &tree.dummies[d] {
+                tree.parent[c as usize] = n32 + d as u32;
+            }
+            roots.push(n32 + d as u32);
+        }
+    }
+
+    // Step 4: the top level by date, a dummy by its first child. Dummy
+    // children were filled in date order, so the first is the earliest.
+    let key_of = |tree: &Tree, node: u32| -> u32 {
+        if node < n32 {
+            p.rank[node as usize]
+        } else {
+            tree.dummies[(node - n32) as usize]
+                .first()
+                .map_or(u32::MAX, |&c| p.rank[c as usize])
+        }
+    };
+    roots.sort_unstable_by_key(|&r| key_of(&tree, r));
+
+    // Step 5.
+    merge_by_subject(&p, &mut tree, &mut roots);
+
+    // Step 6: sort every sibling set. Children of messages come out sorted
+    // by filling them in date order; dummy children and the top level are
+    // sorted explicitly.
+    for d in tree.dummies.iter_mut() {
+        d.sort_unstable_by_key(|&c| p.rank[c as usize]);
+    }
+    roots.retain(|&r| r != NONE);
+    roots.sort_unstable_by_key(|&r| key_of(&tree, r));
+
+    let mut start = vec![0u32; n + 1];
+    for &par in &tree.parent {
+        if par < n32 {
+            start[par as usize + 1] += 1;
+        }
+    }
+    for i in 0..n {
+        start[i + 1] += start[i];
+    }
+    let mut fill = start.clone();
+    let mut children = vec![0u32; start[n] as usize];
+    for &i in &p.by_date {
+        let par = tree.parent[i as usize];
+        if par < n32 {
+            children[fill[par as usize] as usize] = i;
+            fill[par as usize] += 1;
+        }
+    }
+
+    // Output, with an explicit stack.
+    let mut t = Thread::new();
+    let mut stack: Vec<(usize, u32)> = Vec::new();
+    for &r in &roots {
+        if r < n32 {
+            let id = t.add_root(p.msgs[r as usize].0);
+            stack.push((id, r));
+        } else {
+            let id = t.add_root(None);
+            for &c in &tree.dummies[(r - n32) as usize] {
+                let cid = t.add_child(id, p.msgs[c as usize].0);
+                stack.push((cid, c));
+            }
+        }
+        while let Some((id, node)) = stack.pop() {
+            let kids = &children[start[node as usize] as usize..start[node as usize + 1] as usize];
+            for &c in kids {
+                let cid = t.add_child(id, p.msgs[c as usize].0);
+                stack.push((cid, c));
+            }
+        }
+    }
+    t
+}
+
+/// Step 5 of REFERENCES: group the top-level threads by base subject.
+fn merge_by_subject(p: &Prepared<'_>, tree: &mut Tree, roots: &mut [u32]) {
+    let n32 = p.msgs.len() as u32;
+    let is_dummy = |node: u32| node >= n32;
+    let is_reply = |node: u32| node < n32 && p.msgs[node as usize].1.is_reply_or_forward();
+    let subject = |tree: &Tree, node: u32| thread_subject(p, tree, node);
+
+    // 5.A, 5.B
+    let mut table: HashMap<&[u8], u32> = HashMap::new();
+    for &r in roots.iter() {
+        let s = subject(tree, r);
+        if s.is_empty() {
+            continue;
+        }
+        match table.entry(s) {
+            Entry::Vacant(e) => {
+                e.insert(r);
+            }
+            Entry::Occupied(mut e) => {
+                let t = *e.get();
+                if !is_dummy(t) && (is_dummy(r) || (is_reply(t) && !is_reply(r))) {
+                    e.insert(r);
+                }
+            }
+        }
+    }
+
+    // 5.C. Position of each top-level node in `roots`, for replacing a table
+    // entry by a new dummy in place.
+    let mut pos = vec![0usize; p.msgs.len() + tree.dummies.len()];
+    for (i, &r) in roots.iter().enumerate() {
+        pos[r as usize] = i;
+    }
+    for at in 0..roots.len() {
+        let cur = roots[at];
+        if cur == NONE {
+            continue;
+        }
+        let s = subject(tree, cur);
+        if s.is_empty() {
+            continue;
+        }
+        let Some(&t) = table.get(s) else { continue };
+        if t == cur {
+            continue;
+        }
+        if is_dummy(t) && is_dummy(cur) {
+            let moved = std::mem::take(&mut tree.dummies[(cur - n32) as usize]);
+            tree.adopt(t, &moved, n32);
+        } else if is_dummy(t) {
+            tree.adopt(t, &[cur], n32);
+        } else if is_reply(cur) && !is_reply(t) {
+            tree.parent[cur as usize] = t;
+        } else {
+            // A new dummy takes the table entry's place, with both below it.
+            // (Step 5.B makes a dummy the entry whenever `cur` is one, so
+            // both are messages here.)
+            let d = n32 + tree.dummies.len() as u32;
+            tree.dummies.push(Vec::new());
+            tree.adopt(d, &[t, cur], n32);
+            let tpos = pos[t as usize];
+            roots[tpos] = d;
+            pos.push(tpos);
+            table.insert(s, d);
+        }
+        roots[at] = NONE;
+    }
+}
+
+/// 5.B.i: the thread subject of a top-level node; a dummy's is that of its
+/// first child.
+fn thread_subject<'k>(p: &Prepared<'k>, tree: &Tree, node: u32) -> &'k [u8] {
+    let n32 = p.msgs.len() as u32;
+    let m = if node < n32 {
+        node
+    } else {
+        match tree.dummies[(node - n32) as usize].first() {
+            Some(&c) => c,
+            None => return &[],
+        }
+    };
+    p.msgs[m as usize].1.subject()
+}
+
+/// The threads after step 3: each message's parent (a message index below
+/// `n`, `n + d` for dummy `d`, or `NONE` at the top level) and each dummy's
+/// children.
+struct Tree {
+    parent: Vec<u32>,
+    dummies: Vec<Vec<u32>>,
+}
+
+impl Tree {
+    /// Makes `nodes` children of dummy `d` (a dummy among them gives its
+    /// children instead).
+    fn adopt(&mut self, d: u32, nodes: &[u32], n: u32) {
+        let mut work: Vec<u32> = nodes.iter().rev().copied().collect();
+        while let Some(c) = work.pop() {
+            if c >= n {
+                let moved = std::mem::take(&mut self.dummies[(c - n) as usize]);
+                work.extend(moved.into_iter().rev());
+            } else {
+                self.parent[c as usize] = d;
+                self.dummies[(d - n) as usize].push(c);
+            }
+        }
+    }
+}
+
+/// The containers of step 1: parent links, child counts, the message in
+/// each (or `NONE` for a dummy), and root pointers for the loop test.
+struct Links {
+    parent: Vec<u32>,
+    children: Vec<u32>,
+    msg: Vec<u32>,
+    /// A known ancestor (valid while `jump_epoch` equals `epoch`): links only
+    /// add ancestors, and every unlink starts a new epoch.
+    jump: Vec<u32>,
+    jump_epoch: Vec<u32>,
+    epoch: u32,
+    path: Vec<u32>,
+}
+
+impl Links {
+    fn with_capacity(n: usize) -> Links {
+        let cap = n.saturating_mul(2);
+        Links {
+            parent: Vec::with_capacity(cap),
+            children: Vec::with_capacity(cap),
+            msg: Vec::with_capacity(cap),
+            jump: Vec::with_capacity(cap),
+            jump_epoch: Vec::with_capacity(cap),
+            epoch: 0,
+            path: Vec::new(),
+        }
+    }
+
+    fn add(&mut self, msg: u32) -> u32 {
+        self.parent.push(NONE);
+        self.children.push(0);
+        self.msg.push(msg);
+        self.jump.push(NONE);
+        self.jump_epoch.push(0);
+        (self.parent.len() - 1) as u32
+    }
+
+    fn link(&mut self, parent: u32, child: u32) {
+        self.parent[child as usize] = parent;
+        self.children[parent as usize] += 1;
+    }
+
+    fn unlink(&mut self, child: u32) {
+        let p = self.parent[child as usize];
+        self.children[p as usize] -= 1;
+        self.parent[child as usize] = NONE;
+        // Jump pointers across the cut are stale now.
+        self.epoch = self.epoch.wrapping_add(1);
+        if self.epoch == 0 {
+            self.jump_epoch.iter_mut().for_each(|e| *e = u32::MAX);
+        }
+    }
+
+    /// Whether making `parent` the parent of the parentless `child` would
+    /// create a loop, i.e. `child` is `parent` or one of its ancestors.
+    fn would_loop(&mut self, parent: u32, child: u32) -> bool {
+        if parent == child {
+            return true;
+        }
+        if self.children[child as usize] == 0 {
+            return false;
+        }
+        self.root(parent) == child
+    }
+
+    fn root(&mut self, x: u32) -> u32 {
+        self.path.clear();
+        let mut y = x;
+        loop {
+            let j = self.jump[y as usize];
+            let next = if j != NONE && self.jump_epoch[y as usize] == self.epoch {
+                j
+            } else {
+                self.parent[y as usize]
+            };
+            if next == NONE {
+                break;
+            }
+            self.path.push(y);
+            y = next;
+        }
+        for &z in &self.path {
+            self.jump[z as usize] = y;
+            self.jump_epoch[z as usize] = self.epoch;
+        }
+        y
+    }
+}
+
+/// Steps 2–3 as one pass: for every container, the node it hangs from once
+/// non-top-level dummies are pruned (its nearest ancestor that is a message
+/// or top-level), or `NONE` for a top-level container.
+fn nearest_kept_ancestors(links: &Links) -> Vec<u32> {
+    const UNKNOWN: u32 = u32::MAX - 1;
+    let m = links.parent.len();
+    let mut up = vec![UNKNOWN; m];
+    let mut stack: Vec<u32> = Vec::new();
+    for x in 0..m as u32 {
+        let mut y = x;
+        while up[y as usize] == UNKNOWN {
+            if links.parent[y as usize] == NONE {
+                up[y as usize] = NONE;
+                break;
+            }
+            stack.push(y);
+            y = links.parent[y as usize];
+        }
+        while let Some(z) = stack.pop() {
+            let p = links.parent[z as usize];
+            let kept = links.msg[p as usize] != NONE || links.parent[p as usize] == NONE;
+            up[z as usize] = if kept { p } else { up[p as usize] };
+        }
+    }
+    up
+}
+
+/// A message id as a hash-map key, hashed by its precomputed hash.
+#[derive(Clone, Copy)]
+struct IdKey<'a>(&'a MessageId);
+
+impl PartialEq for IdKey<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.as_bytes() == other.0.as_bytes()
+    }
+}
+
+impl Eq for IdKey<'_> {}
+
+impl Hash for IdKey<'_> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write_u64(self.0.hash64());
+    }
+}
+
+/// Passes a precomputed 64-bit hash through.
+#[derive(Default)]
+struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // Not used by IdKey; fold anything else in so it still works.
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        }
+    }
+
+    fn write_u64(&mut self, v: u64) {
+        self.0 = v;
+    }
+}
