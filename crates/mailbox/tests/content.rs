@@ -303,6 +303,8 @@ fn deep_nesting_is_bounded() {
     let m = Message::parse(&msg);
     let _ = m.body_structure(true);
     let _ = m.section(&sec(&[1; 60], None));
+    // The part past the depth bound is searched as text, not re-parsed.
+    assert!(m.body_texts().iter().any(|t| t.contains("leaf")));
     let mut digest = b"Content-Type: message/rfc822\r\n\r\n".repeat(300);
     digest.extend_from_slice(b"x");
     let m = Message::parse(&digest);

@@ -111,7 +111,7 @@ impl CourierKeywords {
         for (base, kws) in &self.by_base {
             let mut idx = Vec::new();
             for k in kws {
-                let i = match names.iter().position(|n| n.eq_ignore_ascii_case(k)) {
+                let i = match names.iter().position(|n| *n == k.as_str()) {
                     Some(i) => i,
                     None => {
                         names.push(k);
