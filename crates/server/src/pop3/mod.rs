@@ -80,6 +80,8 @@
 
 mod auth;
 mod maildrop;
+#[cfg(feature = "tokio")]
+mod protocol;
 mod session;
 
 use std::fmt;

@@ -69,7 +69,7 @@ pub struct Session {
     maildrop: Option<Maildrop>,
     transfer: Option<Transfer>,
     actions: VecDeque<Action>,
-    notices: VecDeque<Notice>,
+    pub(super) notices: VecDeque<Notice>,
     /// A `Delay` was queued and not yet taken: no command is read until it
     /// is, so pipelined guesses are slowed down too.
     delay_pending: bool,
