@@ -169,6 +169,20 @@ fn retr_marks_seen_and_sends_the_bytes_of_imap_body() {
         assert_eq!(changes.flags.len(), 1, "one FETCH FLAGS for message {n}");
         assert_eq!(changes.flags[0].seq, n as u32);
     }
+    // TOP sends what the mailbox crate's own POP3 view gives for it.
+    let view = postroom_mailbox::pop3::Maildrop::open(Arc::clone(&inbox)).expect("view");
+    for n in 1..=4u32 {
+        for lines in [0u32, 1, 5] {
+            let (_, body) = c.multiline(&format!("TOP {n} {lines}\r\n"));
+            let mut expected = view.top(n, lines).expect("present");
+            if !expected.ends_with(b"\n") {
+                expected.extend_from_slice(b"\r\n");
+            }
+            assert_eq!(body, expected, "TOP {n} {lines}");
+        }
+    }
+    drop(view);
+
     // QUIT without DELE removes nothing and keeps \Seen.
     assert_eq!(c.send("QUIT\r\n"), "+OK bye, 0 messages deleted\r\n");
     assert_eq!(inbox.len(), 4);
