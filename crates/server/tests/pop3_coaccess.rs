@@ -242,3 +242,41 @@ fn uidls_stay_the_same_across_a_restart() {
         .collect();
     assert_eq!(after, ours);
 }
+
+#[test]
+fn uidls_given_by_courier_pop3d_are_kept() {
+    let (dir, store) = maildir();
+    let inbox = store.open(&MailboxName::inbox()).expect("INBOX");
+    for i in 0..2 {
+        let m = format!("Subject: {i}\r\n\r\nbody {i}\r\n");
+        inbox
+            .append(m.as_bytes(), &FlagSet::new(), None)
+            .expect("append");
+    }
+    // Courier's pop3d listed the first message (by its file name).
+    let mut names: Vec<String> = std::fs::read_dir(dir.path().join("cur"))
+        .expect("cur/")
+        .map(|e| e.expect("entry").file_name().into_string().expect("UTF-8"))
+        .collect();
+    names.sort();
+    let first = inbox.messages()[0].uid;
+    let first_name = names
+        .iter()
+        .find(|n| {
+            std::fs::read(dir.path().join("cur").join(n)).expect("read")
+                == *inbox.raw(first).expect("raw")
+        })
+        .expect("the first message's file");
+    let list = format!("/3 8 1700000000\n{first_name} 20 7:1700000000:0\n");
+    std::fs::write(dir.path().join("courierpop3dsizelist"), list).expect("write list");
+
+    let mut c = pop3(dir.path());
+    let (_, listing) = c.multiline("UIDL\r\n");
+    let uv = inbox.uid_validity().get();
+    let second = inbox.messages()[1].uid.get();
+    assert_eq!(
+        String::from_utf8(listing).expect("text"),
+        format!("1 UID7-1700000000\r\n2 {second:08x}{uv:08x}\r\n")
+    );
+    assert_eq!(c.send("UIDL 1\r\n"), "+OK 1 UID7-1700000000\r\n");
+}
