@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use postroom_server::net::tls::{DEFAULT_SELF_SIGNED_NAMES, ReloadableCert, SelfSigned};
 use postroom_server::net::{
-    Action, ConnectionInfo, ConnectionLimits, DriverConfig, ListenerConfig, LoginDelay, Protocol,
-    Server, UserClaim,
+    Action, BlockingJob, BlockingOutput, ConnectionInfo, ConnectionLimits, DriverConfig,
+    ListenerConfig, LoginDelay, Protocol, Server, UserClaim,
 };
 use rustls::pki_types::{CertificateDer, ServerName, pem::PemObject};
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
@@ -39,6 +39,8 @@ struct Echo {
     claim: Option<UserClaim>,
     polite_shutdown: bool,
     log: Arc<Mutex<Vec<String>>>,
+    job: Option<BlockingJob>,
+    busy: bool,
 }
 
 #[derive(Clone, Default)]
@@ -76,12 +78,31 @@ impl Echo {
             claim: None,
             polite_shutdown: shared.polite_shutdown,
             log: Arc::clone(&shared.log),
+            job: None,
+            busy: false,
         }
     }
 
     fn reply(&mut self, line: &str) {
         self.out.extend_from_slice(line.as_bytes());
         self.out.extend_from_slice(b"\r\n");
+    }
+
+    /// Runs the complete lines buffered, stopping at STARTTLS and while a
+    /// blocking job is pending.
+    fn process(&mut self) {
+        while !self.busy {
+            let Some(end) = self.buffer.iter().position(|&b| b == b'\n') else {
+                break;
+            };
+            let line: Vec<u8> = self.buffer.drain(..=end).collect();
+            let line = String::from_utf8_lossy(&line).trim_end().to_owned();
+            self.command(&line);
+            if self.awaiting_tls {
+                self.buffer.clear();
+                return;
+            }
+        }
     }
 
     fn command(&mut self, line: &str) {
@@ -118,6 +139,15 @@ impl Echo {
                 self.big_left = arg.parse().unwrap_or(0);
             }
             "WAIT" => self.waiting = true,
+            "SLOW" => {
+                let millis: u64 = arg.parse().unwrap_or(0);
+                self.busy = true;
+                self.job = Some(Box::new(move || {
+                    // Stands in for a password hash: blocks its thread.
+                    std::thread::sleep(Duration::from_millis(millis));
+                    Box::new(millis) as BlockingOutput
+                }));
+            }
             _ => self.reply(&format!("ECHO {line}")),
         }
     }
@@ -131,15 +161,7 @@ impl Protocol for Echo {
             return;
         }
         self.buffer.extend_from_slice(input);
-        while let Some(end) = self.buffer.iter().position(|&b| b == b'\n') {
-            let line: Vec<u8> = self.buffer.drain(..=end).collect();
-            let line = String::from_utf8_lossy(&line).trim_end().to_owned();
-            self.command(&line);
-            if self.awaiting_tls {
-                self.buffer.clear();
-                return;
-            }
-        }
+        self.process();
     }
 
     fn poll_transmit(&mut self, out: &mut Vec<u8>) {
@@ -165,6 +187,17 @@ impl Protocol for Echo {
     fn handle_wakeup(&mut self) {
         self.waiting = false;
         self.reply("WOKE");
+    }
+
+    fn poll_blocking(&mut self) -> Option<BlockingJob> {
+        self.job.take()
+    }
+
+    fn handle_blocking_done(&mut self, output: BlockingOutput) {
+        let millis = output.downcast::<u64>().unwrap();
+        self.reply(&format!("SLEPT {millis}"));
+        self.busy = false;
+        self.process();
     }
 
     fn handle_tls_established(&mut self) {
@@ -476,6 +509,37 @@ async fn wakeup_reaches_waiting_session() {
     shared.notify.notify_one();
     assert_eq!(c.line().await.unwrap(), "WOKE");
     assert_eq!(c.call("ping").await, "ECHO ping");
+}
+
+/// On the single-threaded test runtime a job run inline would stall every
+/// other connection.
+#[tokio::test]
+async fn blocking_jobs_do_not_stall_other_connections() {
+    let server = Server::new(ConnectionLimits::default());
+    let shared = Shared::default();
+    let addr = server
+        .listen(
+            ListenerConfig::plain("echo", localhost(), None),
+            shared.factory(),
+        )
+        .await
+        .unwrap();
+    let mut slow = plain_client(addr).await;
+    let mut fast = plain_client(addr).await;
+    slow.line().await.unwrap();
+    fast.line().await.unwrap();
+    let start = Instant::now();
+    // The pipelined command waits for the job's result.
+    slow.send("SLOW 800\r\nafter\r\n").await;
+    eventually("SLOW processed", || {
+        shared.lines().contains(&"SLOW 800".to_owned())
+    })
+    .await;
+    assert_eq!(fast.call("ping").await, "ECHO ping");
+    assert!(start.elapsed() < Duration::from_millis(800));
+    assert_eq!(slow.line().await.unwrap(), "SLEPT 800");
+    assert!(start.elapsed() >= Duration::from_millis(800));
+    assert_eq!(slow.line().await.unwrap(), "ECHO after");
 }
 
 #[tokio::test]

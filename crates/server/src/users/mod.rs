@@ -218,6 +218,10 @@ impl UserEntry {
 pub struct UserDb {
     entries: Vec<UserEntry>,
     index: HashMap<String, usize>,
+    /// The entry whose password unknown users are checked against: one
+    /// with the most common scheme, so a failed lookup costs what a wrong
+    /// password usually costs.
+    decoy: Option<usize>,
 }
 
 impl UserDb {
@@ -241,6 +245,14 @@ impl UserDb {
             if line.trim().is_empty() || line.trim_start().starts_with('#') {
                 continue;
             }
+            // Only a CR right before the LF is a line ending; one elsewhere
+            // could not be written back faithfully.
+            if let Some(at) = line.find('\r') {
+                return Err(ParseError::StrayCarriageReturn {
+                    line: line_no,
+                    column: at + 1,
+                });
+            }
             let entry = parse_line(line).map_err(|kind| ParseError::Line {
                 line: line_no,
                 kind,
@@ -255,6 +267,7 @@ impl UserDb {
             first_line.insert(entry.name.clone(), line_no);
             db.push(entry);
         }
+        db.decoy = db.most_common_scheme_entry();
         Ok(db)
     }
 
@@ -264,12 +277,36 @@ impl UserDb {
             return Err(DuplicateUser(entry.name));
         }
         self.push(entry);
+        self.decoy = self.most_common_scheme_entry();
         Ok(())
     }
 
     fn push(&mut self, entry: UserEntry) {
         self.index.insert(entry.name.clone(), self.entries.len());
         self.entries.push(entry);
+    }
+
+    fn most_common_scheme_entry(&self) -> Option<usize> {
+        let mut counts: HashMap<Scheme, (usize, usize)> = HashMap::new();
+        for (i, e) in self.entries.iter().enumerate() {
+            if let Some(p) = &e.password {
+                counts.entry(p.scheme()).or_insert((0, i)).0 += 1;
+            }
+        }
+        counts
+            .into_values()
+            .max_by_key(|&(count, first)| (count, std::cmp::Reverse(first)))
+            .map(|(_, first)| first)
+    }
+
+    /// Spends about the time a failed check of a real password takes.
+    fn decoy_verify(&self, password: &[u8]) {
+        let stored = self
+            .decoy
+            .and_then(|i| self.entries[i].password.as_ref())
+            .unwrap_or_else(|| StoredPassword::dummy());
+        // The result is meaningless: the login fails whatever it is.
+        let _ = stored.verify(password);
     }
 
     /// The user named `name` (exact match).
@@ -295,20 +332,22 @@ impl UserDb {
     /// Checks a login. Returns the user when `name` exists, has a password
     /// and `password` matches it.
     ///
-    /// An unknown user, or one without a password, is checked against a
-    /// dummy ARGON2ID hash (the default scheme for new users) so that the
-    /// answer takes about as long as a wrong password would.
+    /// An unknown user, or one without a password, is checked against the
+    /// password of a user with the file's most common scheme (whose cost
+    /// parameters are then the usual ones), or a dummy ARGON2ID hash when
+    /// no user has a password, so that the answer takes about as long as a
+    /// wrong password would. The result of that check is ignored.
     pub fn verify(&self, name: &str, password: &[u8]) -> Option<&UserEntry> {
         match self.get(name) {
             Some(entry) => match &entry.password {
                 Some(stored) => stored.verify(password).then_some(entry),
                 None => {
-                    StoredPassword::dummy().verify(password);
+                    self.decoy_verify(password);
                     None
                 }
             },
             None => {
-                StoredPassword::dummy().verify(password);
+                self.decoy_verify(password);
                 None
             }
         }
@@ -496,6 +535,14 @@ pub enum ParseError {
         /// The byte column of the first invalid byte.
         column: usize,
     },
+    /// A line holds a CR that is not part of its CRLF ending.
+    #[error("line {line}, column {column}: unexpected CR, expected LF or CRLF line endings")]
+    StrayCarriageReturn {
+        /// The line number.
+        line: usize,
+        /// The byte column of the CR.
+        column: usize,
+    },
     /// A line is malformed.
     #[error("line {line}: {kind}")]
     Line {
@@ -522,6 +569,7 @@ impl ParseError {
     pub fn line(&self) -> usize {
         match self {
             ParseError::NotUtf8 { line, .. }
+            | ParseError::StrayCarriageReturn { line, .. }
             | ParseError::Line { line, .. }
             | ParseError::Duplicate { line, .. } => *line,
         }
@@ -690,6 +738,23 @@ mod tests {
         );
     }
 
+    /// Found by fuzzing: CRs at the end of a last line without LF were kept
+    /// in the home field and lost one by one on each write and read.
+    #[test]
+    fn stray_cr_before_missing_final_lf() {
+        let err = UserDb::parse(b"a:{PLAIN}x\nb:{PLAIN}x::::/srv/ma\r\r\r").unwrap_err();
+        assert_eq!(
+            err,
+            ParseError::StrayCarriageReturn {
+                line: 2,
+                column: 22
+            }
+        );
+        assert_eq!(UserDb::parse(b"a:{PLAIN}x\r:1\r\n").unwrap_err().line(), 1);
+        // A single CR before the end (CRLF, or CR at end of input) is fine.
+        assert!(UserDb::parse(b"a:{PLAIN}x\r").is_ok());
+    }
+
     #[test]
     fn user_name_rules() {
         for ok in ["alice", "bob@example.org", "a.b", "x-y_z+tag", "ünï"] {
@@ -729,6 +794,22 @@ mod tests {
         assert!(db.verify("nopass", b"").is_none());
         assert!(db.verify("other", b"anything").is_none());
         assert_eq!(db.plaintext_secret("nopass"), None);
+    }
+
+    #[test]
+    fn decoy_has_the_most_common_scheme() {
+        let sha = StoredPassword::hash(Scheme::Sha256Crypt, b"x")
+            .unwrap()
+            .to_field();
+        let file = format!("p1:{{PLAIN}}a\ns1:{sha}\ns2:{sha}\np2:{{PLAIN}}b\ns3:{sha}\n");
+        let db = UserDb::parse(file.as_bytes()).unwrap();
+        assert_eq!(db.decoy.map(|i| db.entries[i].name()), Some("s1"));
+        let db = UserDb::parse(b"n1\np1:{PLAIN}a\n").unwrap();
+        assert_eq!(db.decoy.map(|i| db.entries[i].name()), Some("p1"));
+        // Knowing the decoy's password does not log in an unknown user.
+        assert!(db.verify("nobody", b"a").is_none());
+        assert!(db.verify("n1", b"a").is_none());
+        assert_eq!(UserDb::parse(b"n1\n").unwrap().decoy, None);
     }
 
     #[test]
