@@ -542,6 +542,49 @@ fn a_large_retr_is_streamed_in_chunks() {
     assert_eq!(body, crlf);
 }
 
+#[test]
+fn logins_can_be_checked_off_the_session() {
+    let (store, _inbox) = store_with(&[b"Subject: a\r\n\r\nx\r\n"]);
+    let mut config = config_for(store.clone());
+    config.offload_logins = true;
+    let mut c = Client::new(config, ConnectionContext::plain(loopback()));
+    c.greeting();
+    // The pipelined STAT waits for the login's outcome.
+    assert_eq!(
+        c.send("USER alice\r\nPASS wrong\r\nUSER alice\r\nPASS secret\r\nSTAT\r\n"),
+        "+OK send PASS\r\n"
+    );
+    let job = c.session.poll_login_job().expect("a login to check");
+    assert!(c.session.poll_login_job().is_none());
+    assert!(format!("{job:?}").contains("alice") && !format!("{job:?}").contains("wrong"));
+    c.session.handle_login_done(job.run());
+    assert_eq!(
+        c.text(),
+        "-ERR [AUTH] authentication failed\r\n+OK send PASS\r\n"
+    );
+    assert_eq!(c.actions, [Action::Delay(Duration::from_millis(1500))]);
+    let job = c.session.poll_login_job().expect("the second login");
+    c.session.handle_login_done(job.run());
+    assert_eq!(
+        c.text(),
+        "+OK maildrop has 1 messages (17 octets)\r\n+OK 1 17\r\n"
+    );
+    assert_eq!(c.session.state(), SessionState::Transaction);
+    // An outcome nobody asked for changes nothing.
+    let (other, _inbox) = store_with(&[]);
+    let mut d = Client::new(config_for(other), ConnectionContext::plain(loopback()));
+    d.greeting();
+    let mut offload = config_for(store.clone());
+    offload.offload_logins = true;
+    let mut e = Client::new(offload, ConnectionContext::plain(loopback()));
+    e.greeting();
+    e.send("USER bob\r\nPASS hunter2\r\n");
+    let job = e.session.poll_login_job().expect("bob's login");
+    d.session.handle_login_done(job.run());
+    assert_eq!(d.text(), "");
+    assert_eq!(d.session.state(), SessionState::Authorization);
+}
+
 proptest::proptest! {
     #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
 
