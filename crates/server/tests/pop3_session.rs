@@ -543,6 +543,32 @@ fn a_large_retr_is_streamed_in_chunks() {
 }
 
 #[test]
+fn flooding_input_during_a_retr_closes_cleanly() {
+    let big = message_of(200_000, "big");
+    let (store, inbox) = store_with(&[&big]);
+    let mut config = config_for(store.clone());
+    config.chunk_size = 1000;
+    let mut c = Client::new(config, ConnectionContext::plain(loopback()));
+    c.greeting();
+    c.login("alice", "secret");
+    c.session.handle_input(c.now, b"RETR 1\r\n");
+    let mut out = Vec::new();
+    c.session.poll_transmit(&mut out);
+    // The client pipelines far more than the codec buffers.
+    c.session.handle_input(c.now, &b"NOOP\r\n".repeat(20_000));
+    let rest = c.text();
+    assert!(c.session.is_closed());
+    assert!(
+        rest.ends_with("-ERR too much unprocessed input\r\n"),
+        "{}",
+        &rest[rest.len().saturating_sub(80)..]
+    );
+    assert_eq!(c.actions, [Action::Close]);
+    let flags = &inbox.messages()[0].flags;
+    assert!(!flags.is_seen(), "an interrupted RETR does not mark \\Seen");
+}
+
+#[test]
 fn logins_can_be_checked_off_the_session() {
     let (store, _inbox) = store_with(&[b"Subject: a\r\n\r\nx\r\n"]);
     let mut config = config_for(store.clone());

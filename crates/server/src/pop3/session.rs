@@ -287,6 +287,11 @@ impl Session {
     /// Feeds at most one chunk of an open transfer; once none is open,
     /// answers the commands waiting in the codec.
     fn pump(&mut self) {
+        if self.conn.is_closed() {
+            // Nothing may follow the codec's last words.
+            self.shut(false);
+            return;
+        }
         if let Some(t) = &mut self.transfer {
             let end = t
                 .end
