@@ -12,7 +12,7 @@ use std::time::Duration;
 use postroom_server::net::tls::{DEFAULT_SELF_SIGNED_NAMES, ReloadableCert, SelfSigned};
 use postroom_server::net::{
     Action, BlockingJob, BlockingOutput, ConnectionInfo, ConnectionLimits, DriverConfig,
-    ListenerConfig, LoginDelay, Protocol, Server, UserClaim,
+    ListenerConfig, Protocol, Server, UserClaim,
 };
 use rustls::pki_types::{CertificateDer, ServerName, pem::PemObject};
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
@@ -35,7 +35,6 @@ struct Echo {
     big_left: usize,
     waiting: bool,
     notify: Arc<Notify>,
-    delay: LoginDelay,
     claim: Option<UserClaim>,
     polite_shutdown: bool,
     log: Arc<Mutex<Vec<String>>>,
@@ -74,7 +73,6 @@ impl Echo {
             big_left: 0,
             waiting: false,
             notify: Arc::clone(&shared.notify),
-            delay: LoginDelay::new(Duration::from_millis(300), Duration::from_secs(1)),
             claim: None,
             polite_shutdown: shared.polite_shutdown,
             log: Arc::clone(&shared.log),
@@ -125,6 +123,7 @@ impl Echo {
             }
             "LOGIN" => match self.info.claim_user(arg) {
                 Ok(claim) => {
+                    self.info.login_succeeded();
                     self.claim = Some(claim);
                     self.reply("OK logged in");
                 }
@@ -132,7 +131,7 @@ impl Echo {
             },
             "FAIL" => {
                 self.reply("NO wrong password");
-                let delay = self.delay.record_failure();
+                let delay = self.info.login_failed();
                 self.actions.push_back(delay);
             }
             "BIG" => {
@@ -465,8 +464,12 @@ async fn per_user_limit_counts_logins() {
 }
 
 #[tokio::test]
-async fn failed_login_delays_the_answer() {
-    let server = Server::new(ConnectionLimits::default());
+async fn failed_logins_are_delayed_per_address() {
+    let mut limits = ConnectionLimits::default();
+    assert_eq!(limits.login_delay, Duration::from_secs(2));
+    limits.login_delay = Duration::from_millis(300);
+    limits.max_login_delay = Duration::from_millis(700);
+    let server = Server::new(limits);
     let shared = Shared::default();
     let addr = server
         .listen(
@@ -483,9 +486,22 @@ async fn failed_login_delays_the_answer() {
     assert_eq!(c.line().await.unwrap(), "NO wrong password");
     assert!(start.elapsed() >= Duration::from_millis(300));
     assert_eq!(c.line().await.unwrap(), "ECHO next");
+    // A new connection from the same address does not start over.
+    let mut d = plain_client(addr).await;
+    d.line().await.unwrap();
+    let start = Instant::now();
+    assert_eq!(d.call("FAIL").await, "NO wrong password");
+    assert!(start.elapsed() >= Duration::from_millis(600));
+    // Capped.
     let start = Instant::now();
     assert_eq!(c.call("FAIL").await, "NO wrong password");
-    assert!(start.elapsed() >= Duration::from_millis(600));
+    let waited = start.elapsed();
+    assert!(waited >= Duration::from_millis(700) && waited < Duration::from_millis(1200));
+    // A successful login forgets the failures.
+    assert_eq!(d.call("LOGIN bob").await, "OK logged in");
+    let start = Instant::now();
+    assert_eq!(c.call("FAIL").await, "NO wrong password");
+    assert!(start.elapsed() < Duration::from_millis(650));
 }
 
 #[tokio::test]
@@ -530,15 +546,15 @@ async fn blocking_jobs_do_not_stall_other_connections() {
     fast.line().await.unwrap();
     let start = Instant::now();
     // The pipelined command waits for the job's result.
-    slow.send("SLOW 800\r\nafter\r\n").await;
+    slow.send("SLOW 1500\r\nafter\r\n").await;
     eventually("SLOW processed", || {
-        shared.lines().contains(&"SLOW 800".to_owned())
+        shared.lines().contains(&"SLOW 1500".to_owned())
     })
     .await;
     assert_eq!(fast.call("ping").await, "ECHO ping");
-    assert!(start.elapsed() < Duration::from_millis(800));
-    assert_eq!(slow.line().await.unwrap(), "SLEPT 800");
-    assert!(start.elapsed() >= Duration::from_millis(800));
+    assert!(start.elapsed() < Duration::from_millis(1500));
+    assert_eq!(slow.line().await.unwrap(), "SLEPT 1500");
+    assert!(start.elapsed() >= Duration::from_millis(1500));
     assert_eq!(slow.line().await.unwrap(), "ECHO after");
 }
 
@@ -575,7 +591,7 @@ async fn output_back_pressure_stops_reading() {
 async fn idle_timeout_closes_after_inactivity() {
     let server = Server::new(ConnectionLimits::default());
     let shared = Shared::default();
-    let driver = DriverConfig::pop3().with_idle_timeout(Duration::from_millis(1000));
+    let driver = DriverConfig::pop3().with_idle_timeout(Duration::from_millis(1500));
     assert_eq!(DriverConfig::pop3().idle_timeout, Duration::from_secs(600));
     assert_eq!(DriverConfig::imap().idle_timeout, Duration::from_secs(1800));
     let config = ListenerConfig::plain("echo", localhost(), None).with_driver(driver);
@@ -590,7 +606,7 @@ async fn idle_timeout_closes_after_inactivity() {
     assert_eq!(c.call("two").await, "ECHO two");
     assert_eq!(c.line().await.unwrap(), "BYE idle");
     c.expect_eof().await;
-    assert!(start.elapsed() >= Duration::from_millis(2200));
+    assert!(start.elapsed() >= Duration::from_millis(2700));
     eventually("connection released", || server.connections() == 0).await;
 }
 
@@ -610,7 +626,7 @@ async fn shutdown_stops_accepting_then_closes_after_grace() {
     let start = Instant::now();
     let handle = {
         let server = server.clone();
-        tokio::spawn(async move { server.shutdown(Duration::from_millis(800)).await })
+        tokio::spawn(async move { server.shutdown(Duration::from_millis(2000)).await })
     };
     // New connections are refused at once...
     let mut refused = false;
@@ -625,7 +641,7 @@ async fn shutdown_stops_accepting_then_closes_after_grace() {
     // ...while the open one is served until the grace period ends.
     assert_eq!(c.call("during grace").await, "ECHO during grace");
     c.expect_eof().await;
-    assert!(start.elapsed() >= Duration::from_millis(800));
+    assert!(start.elapsed() >= Duration::from_millis(2000));
     handle.await.unwrap();
     assert_eq!(server.connections(), 0);
 }

@@ -171,8 +171,13 @@ where
                         .await
                         .map_err(|_| DriveError::TlsHandshakeTimeout(config.tls_handshake_timeout))?
                         .map_err(DriveError::TlsHandshake)?;
+                    let (_, session) = upgraded.get_ref();
+                    debug!(
+                        version = ?session.protocol_version(),
+                        cipher = ?session.negotiated_cipher_suite().map(|c| c.suite()),
+                        "tls established after starttls"
+                    );
                     conn = Conn::Tls(Box::new(upgraded));
-                    debug!("tls established after starttls");
                     idle_deadline = Instant::now() + config.idle_timeout;
                     protocol.handle_tls_established();
                 }

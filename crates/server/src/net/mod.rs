@@ -13,9 +13,11 @@
 //! - [`tls`] builds rustls configs (ring provider, TLS 1.2 and 1.3 only),
 //!   loads PEM files, generates self-signed certificates and provides the
 //!   [`tls::ReloadableCert`] resolver.
-//! - [`LoginDelay`] is the failed-login delay protocols apply through
-//!   [`Action::Delay`]; [`ConnectionInfo::claim_user`] counts logins against
-//!   the per-user limit.
+//! - [`ConnectionInfo::login_failed`] gives the failed-login delay (per
+//!   client address, across connections) that protocols apply through
+//!   [`Action::Delay`]; [`LoginDelay`] is a per-connection alternative.
+//!   [`ConnectionInfo::claim_user`] counts logins against the per-user
+//!   limit.
 //!
 //! ```no_run
 //! use std::time::{Duration, Instant};
@@ -242,6 +244,22 @@ impl ConnectionInfo {
     /// logged in.
     pub fn claim_user(&self, user: &str) -> Result<UserClaim, LimitExceeded> {
         self.tracker.claim_user(user)
+    }
+
+    /// Records a failed login from this client address and returns the
+    /// [`Action::Delay`] to queue after the failure response: 2 seconds for
+    /// the first failure, doubling with each further one from the same
+    /// address (IPv6: /64), whatever connection it came on, up to 15
+    /// seconds (see [`ConnectionLimits::login_delay`]). The count is
+    /// forgotten on [`login_succeeded`](Self::login_succeeded) or an hour
+    /// after the last failure.
+    pub fn login_failed(&self) -> Action {
+        Action::Delay(self.tracker.login_failed(self.peer.ip(), Instant::now()))
+    }
+
+    /// Records a successful login: the address's failures are forgotten.
+    pub fn login_succeeded(&self) {
+        self.tracker.login_succeeded(self.peer.ip());
     }
 
     /// Whether the client connects from a loopback address (plaintext login

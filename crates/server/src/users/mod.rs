@@ -9,8 +9,9 @@
 //! (also spelled `userdb_acl_groups=`) gives the user's groups, every other
 //! item is kept as it is.
 //!
-//! [`UserDb::parse`] is a pure function over bytes. [`load`] reads a file
-//! and [`append_user`] adds a line to one (what `useradd` needs).
+//! [`UserDb::parse`] is a pure function over bytes. [`load`] reads a file,
+//! [`append_user`] adds a line to one (what `useradd` needs) and [`save`]
+//! replaces one atomically.
 //!
 //! ```
 //! use postroom_server::users::{Scheme, StoredPassword, UserDb, UserEntry};
@@ -234,7 +235,8 @@ impl UserDb {
     /// the input must be UTF-8. Fails on the first bad line, naming it.
     pub fn parse(input: &[u8]) -> Result<UserDb, ParseError> {
         let mut db = UserDb::new();
-        let mut first_line: HashMap<String, usize> = HashMap::new();
+        // The line of each entry, for duplicate reports.
+        let mut lines: Vec<usize> = Vec::new();
         for (i, raw) in input.split(|&b| b == b'\n').enumerate() {
             let line_no = i + 1;
             let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
@@ -257,14 +259,14 @@ impl UserDb {
                 line: line_no,
                 kind,
             })?;
-            if let Some(&first) = first_line.get(&entry.name) {
+            if let Some(&first) = db.index.get(&entry.name) {
                 return Err(ParseError::Duplicate {
                     line: line_no,
-                    first,
+                    first: lines[first],
                     name: entry.name,
                 });
             }
-            first_line.insert(entry.name.clone(), line_no);
+            lines.push(line_no);
             db.push(entry);
         }
         db.decoy = db.most_common_scheme_entry();
@@ -450,6 +452,38 @@ pub fn append_user(path: impl AsRef<Path>, entry: &UserEntry) -> Result<(), Load
     line.push(b'\n');
     file.write_all(&line).map_err(io_err)?;
     file.sync_all().map_err(io_err)
+}
+
+/// Writes `db` to `path` as a passwd-file ([`UserDb::to_bytes`]; comments
+/// of the old file are not kept), atomically: the text goes to a temporary
+/// file beside `path` (mode 0600 on Unix), is synced, then renamed over
+/// `path`, so a reader sees the old file or the new one, never a part.
+pub fn save(path: impl AsRef<Path>, db: &UserDb) -> Result<(), LoadError> {
+    let path = path.as_ref();
+    let io_err = |source| LoadError::Io {
+        path: path.to_owned(),
+        source,
+    };
+    let mut tmp_name = path.file_name().unwrap_or_default().to_owned();
+    tmp_name.push(format!(".tmp.{}", std::process::id()));
+    let tmp = path.with_file_name(tmp_name);
+    let result = (|| {
+        let mut options = fs::OpenOptions::new();
+        options.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o600);
+        }
+        let mut file = options.open(&tmp)?;
+        file.write_all(&db.to_bytes())?;
+        file.sync_all()?;
+        fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result.map_err(io_err)
 }
 
 /// Why a user name was refused.
