@@ -442,6 +442,18 @@ impl Entity {
                     .find(|(k, _)| k == "charset")
                     .map_or("us-ascii", |(_, v)| v.as_str());
                 let cte = field_string(hdr, "content-transfer-encoding").unwrap_or_default();
+                let plain_cte = matches!(
+                    cte.trim().to_ascii_lowercase().as_str(),
+                    "" | "7bit" | "8bit" | "binary"
+                );
+                let plain_charset = ["us-ascii", "utf-8", "utf8"]
+                    .iter()
+                    .any(|c| charset.eq_ignore_ascii_case(c));
+                if plain_cte && plain_charset {
+                    // Nothing to decode: the stored bytes are the text.
+                    out.push(String::from_utf8_lossy(&d[self.body.clone()]).into_owned());
+                    return;
+                }
                 let mut part = format!(
                     "Content-Type: text/plain; charset=\"{}\"\r\nContent-Transfer-Encoding: {}\r\n\r\n",
                     charset.replace(['"', '\\', '\r', '\n'], ""),
