@@ -8,6 +8,7 @@
 //! | module | crate | what it is |
 //! |---|---|---|
 //! | [`types`] | `postroom-types` | the shared vocabulary (UIDs, sequence sets, flags, mailbox names, ...) |
+//! | [`sort`] | `postroom-sort` | RFC 5256 SORT and THREAD (ORDEREDSUBJECT, REFERENCES) over cached key records |
 //!
 //! Each member crate is also usable on its own; depend on it directly to keep
 //! the dependency tree small.
@@ -19,4 +20,5 @@
 //! assert_eq!(rights.len(), 2);
 //! ```
 
+pub use postroom_sort as sort;
 pub use postroom_types as types;
