@@ -11,6 +11,7 @@ use postroom_types::Thread;
 
 use crate::msgid::MessageId;
 use crate::record::KeyRecord;
+use crate::sort::{SortCriterion, SortKey, sorted_indices};
 
 /// A THREAD algorithm (RFC 5256 §3).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -85,32 +86,30 @@ fn prepare<'a>(messages: &[(u32, &'a KeyRecord)]) -> Prepared<'a> {
 /// is the parent of all the others. Ties go to the lower number. Messages
 /// with an empty base subject form one thread, as in Dovecot and Cyrus.
 pub fn thread_ordered_subject(messages: &[(u32, &KeyRecord)]) -> Thread {
-    let p = prepare(messages);
-    let mut order: Vec<u32> = (0..p.msgs.len() as u32).collect();
-    order.sort_unstable_by(|&a, &b| {
-        p.msgs[a as usize]
-            .1
-            .subject()
-            .cmp(p.msgs[b as usize].1.subject())
-            .then(p.rank[a as usize].cmp(&p.rank[b as usize]))
-    });
-    // Groups of equal subject, as ranges of `order`.
-    let mut groups: Vec<(u32, usize, usize)> = Vec::new();
+    // (base subject, sent date, number): the order of SORT (SUBJECT DATE).
+    let program = [
+        SortCriterion::asc(SortKey::Subject),
+        SortCriterion::asc(SortKey::Date),
+    ];
+    let order = sorted_indices(messages, &program);
+    let subject = |i: u32| messages[i as usize].1.subject();
+    // Groups of equal subject, as ranges of `order`, keyed by the sent date
+    // and number of their first message.
+    let mut groups: Vec<((i64, u32), usize, usize)> = Vec::new();
     let mut start = 0;
     for i in 1..=order.len() {
-        let split = i == order.len()
-            || p.msgs[order[i] as usize].1.subject() != p.msgs[order[start] as usize].1.subject();
-        if split {
-            groups.push((p.rank[order[start] as usize], start, i));
+        if i == order.len() || subject(order[i]) != subject(order[start]) {
+            let (n, k) = messages[order[start] as usize];
+            groups.push(((k.sent_date(), n), start, i));
             start = i;
         }
     }
     groups.sort_unstable_by_key(|g| g.0);
     let mut t = Thread::new();
     for (_, start, end) in groups {
-        let root = t.add_root(p.msgs[order[start] as usize].0);
+        let root = t.add_root(messages[order[start] as usize].0);
         for &m in &order[start + 1..end] {
-            t.add_child(root, p.msgs[m as usize].0);
+            t.add_child(root, messages[m as usize].0);
         }
     }
     t
@@ -139,18 +138,18 @@ pub fn thread_references(messages: &[(u32, &KeyRecord)]) -> Thread {
     let n = p.msgs.len();
     let mut links = Links::with_capacity(n);
     let mut ids: HashMap<IdKey<'_>, u32, BuildHasherDefault<IdHasher>> =
-        HashMap::with_capacity_and_hasher(n, BuildHasherDefault::default());
+        HashMap::with_capacity_and_hasher(n.saturating_mul(2), BuildHasherDefault::default());
     let mut container_of = Vec::with_capacity(n);
 
     // Step 1, in ascending number order.
     for (i, (_, key)) in p.msgs.iter().enumerate() {
         let i = i as u32;
         let c = match key.message_id() {
-            Some(id) => match ids.entry(IdKey(id)) {
+            Some(id) => match ids.entry(IdKey::new(id)) {
                 Entry::Occupied(e) => {
                     let c = *e.get();
-                    if links.msg[c as usize] == NONE {
-                        links.msg[c as usize] = i;
+                    if links.c[c as usize].msg == NONE {
+                        links.c[c as usize].msg = i;
                         c
                     } else {
                         // Duplicate: the earlier message keeps the id.
@@ -165,14 +164,14 @@ pub fn thread_references(messages: &[(u32, &KeyRecord)]) -> Thread {
         // 1.A: chain the references.
         let mut prev = NONE;
         for r in key.references() {
-            let rc = *ids.entry(IdKey(r)).or_insert_with(|| links.add(NONE));
-            if prev != NONE && links.parent[rc as usize] == NONE && !links.would_loop(prev, rc) {
+            let rc = *ids.entry(IdKey::new(r)).or_insert_with(|| links.add(NONE));
+            if prev != NONE && links.c[rc as usize].parent == NONE && !links.would_loop(prev, rc) {
                 links.link(prev, rc);
             }
             prev = rc;
         }
         // 1.B: the last reference is the parent; an older link is broken.
-        let old = links.parent[c as usize];
+        let old = links.c[c as usize].parent;
         if old != prev {
             if old != NONE {
                 links.unlink(c);
@@ -187,7 +186,7 @@ pub fn thread_references(messages: &[(u32, &KeyRecord)]) -> Thread {
     // Steps 2 and 3. For every container, `up` is its parent if that is a
     // message or a top-level container, else the parent's `up`: the node
     // it hangs from once non-top-level dummies are gone.
-    let m = links.parent.len();
+    let m = links.c.len();
     let up = nearest_kept_ancestors(&links);
 
     let mut tree = Tree {
@@ -201,8 +200,8 @@ pub fn thread_references(messages: &[(u32, &KeyRecord)]) -> Thread {
         let u = up[container_of[i as usize] as usize];
         if u == NONE {
             roots.push(i);
-        } else if links.msg[u as usize] != NONE {
-            tree.parent[i as usize] = links.msg[u as usize];
+        } else if links.c[u as usize].msg != NONE {
+            tree.parent[i as usize] = links.c[u as usize].msg;
         } else {
             let s = &mut slot[u as usize];
             if *s == NONE {
@@ -304,10 +303,11 @@ fn merge_by_subject(p: &Prepared<'_>, tree: &mut Tree, roots: &mut [u32]) {
     let subject = |tree: &Tree, node: u32| thread_subject(p, tree, node);
 
     // 5.A, 5.B
-    let mut table: HashMap<&[u8], u32> = HashMap::new();
+    let mut table: HashMap<SubjectKey<'_>, u32, BuildHasherDefault<IdHasher>> =
+        HashMap::with_capacity_and_hasher(roots.len(), BuildHasherDefault::default());
     for &r in roots.iter() {
         let s = subject(tree, r);
-        if s.is_empty() {
+        if s.0.is_empty() {
             continue;
         }
         match table.entry(s) {
@@ -335,10 +335,10 @@ fn merge_by_subject(p: &Prepared<'_>, tree: &mut Tree, roots: &mut [u32]) {
             continue;
         }
         let s = subject(tree, cur);
-        if s.is_empty() {
+        if s.0.is_empty() {
             continue;
         }
-        let Some(&t) = table.get(s) else { continue };
+        let Some(&t) = table.get(&s) else { continue };
         if t == cur {
             continue;
         }
@@ -367,17 +367,36 @@ fn merge_by_subject(p: &Prepared<'_>, tree: &mut Tree, roots: &mut [u32]) {
 
 /// 5.B.i: the thread subject of a top-level node; a dummy's is that of its
 /// first child.
-fn thread_subject<'k>(p: &Prepared<'k>, tree: &Tree, node: u32) -> &'k [u8] {
+fn thread_subject<'k>(p: &Prepared<'k>, tree: &Tree, node: u32) -> SubjectKey<'k> {
     let n32 = p.msgs.len() as u32;
     let m = if node < n32 {
         node
     } else {
         match tree.dummies[(node - n32) as usize].first() {
             Some(&c) => c,
-            None => return &[],
+            None => return SubjectKey(&[], 0),
         }
     };
-    p.msgs[m as usize].1.subject()
+    let k = p.msgs[m as usize].1;
+    SubjectKey(k.subject(), k.subject_hash())
+}
+
+/// A base subject as a hash-map key, hashed by its precomputed hash.
+#[derive(Clone, Copy)]
+struct SubjectKey<'a>(&'a [u8], u64);
+
+impl PartialEq for SubjectKey<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.1 == other.1 && self.0 == other.0
+    }
+}
+
+impl Eq for SubjectKey<'_> {}
+
+impl Hash for SubjectKey<'_> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write_u64(self.1);
+    }
 }
 
 /// The threads after step 3: each message's parent (a message index below
@@ -405,56 +424,60 @@ impl Tree {
     }
 }
 
-/// The containers of step 1: parent links, child counts, the message in
-/// each (or `NONE` for a dummy), and root pointers for the loop test.
+/// One container of step 1, kept together so a visit touches one cache line.
+#[derive(Clone, Copy)]
+struct Container {
+    parent: u32,
+    /// Number of children.
+    children: u32,
+    /// The message in it, or `NONE` for a dummy.
+    msg: u32,
+    /// A known ancestor, valid while `jump_epoch` equals [`Links::epoch`]:
+    /// links only add ancestors, and every unlink starts a new epoch.
+    jump: u32,
+    jump_epoch: u32,
+}
+
+/// The containers of step 1 and the state of the loop test.
 struct Links {
-    parent: Vec<u32>,
-    children: Vec<u32>,
-    msg: Vec<u32>,
-    /// A known ancestor (valid while `jump_epoch` equals `epoch`): links only
-    /// add ancestors, and every unlink starts a new epoch.
-    jump: Vec<u32>,
-    jump_epoch: Vec<u32>,
+    c: Vec<Container>,
     epoch: u32,
     path: Vec<u32>,
 }
 
 impl Links {
     fn with_capacity(n: usize) -> Links {
-        let cap = n.saturating_mul(2);
         Links {
-            parent: Vec::with_capacity(cap),
-            children: Vec::with_capacity(cap),
-            msg: Vec::with_capacity(cap),
-            jump: Vec::with_capacity(cap),
-            jump_epoch: Vec::with_capacity(cap),
+            c: Vec::with_capacity(n.saturating_mul(2)),
             epoch: 0,
             path: Vec::new(),
         }
     }
 
     fn add(&mut self, msg: u32) -> u32 {
-        self.parent.push(NONE);
-        self.children.push(0);
-        self.msg.push(msg);
-        self.jump.push(NONE);
-        self.jump_epoch.push(0);
-        (self.parent.len() - 1) as u32
+        self.c.push(Container {
+            parent: NONE,
+            children: 0,
+            msg,
+            jump: NONE,
+            jump_epoch: 0,
+        });
+        (self.c.len() - 1) as u32
     }
 
     fn link(&mut self, parent: u32, child: u32) {
-        self.parent[child as usize] = parent;
-        self.children[parent as usize] += 1;
+        self.c[child as usize].parent = parent;
+        self.c[parent as usize].children += 1;
     }
 
     fn unlink(&mut self, child: u32) {
-        let p = self.parent[child as usize];
-        self.children[p as usize] -= 1;
-        self.parent[child as usize] = NONE;
+        let p = self.c[child as usize].parent;
+        self.c[p as usize].children -= 1;
+        self.c[child as usize].parent = NONE;
         // Jump pointers across the cut are stale now.
         self.epoch = self.epoch.wrapping_add(1);
         if self.epoch == 0 {
-            self.jump_epoch.iter_mut().for_each(|e| *e = u32::MAX);
+            self.c.iter_mut().for_each(|c| c.jump = NONE);
         }
     }
 
@@ -464,21 +487,22 @@ impl Links {
         if parent == child {
             return true;
         }
-        if self.children[child as usize] == 0 {
+        if self.c[child as usize].children == 0 {
             return false;
         }
         self.root(parent) == child
     }
 
+    /// The root above `x`, compressing the path walked.
     fn root(&mut self, x: u32) -> u32 {
         self.path.clear();
         let mut y = x;
         loop {
-            let j = self.jump[y as usize];
-            let next = if j != NONE && self.jump_epoch[y as usize] == self.epoch {
-                j
+            let c = self.c[y as usize];
+            let next = if c.jump != NONE && c.jump_epoch == self.epoch {
+                c.jump
             } else {
-                self.parent[y as usize]
+                c.parent
             };
             if next == NONE {
                 break;
@@ -487,8 +511,9 @@ impl Links {
             y = next;
         }
         for &z in &self.path {
-            self.jump[z as usize] = y;
-            self.jump_epoch[z as usize] = self.epoch;
+            let c = &mut self.c[z as usize];
+            c.jump = y;
+            c.jump_epoch = self.epoch;
         }
         y
     }
@@ -499,35 +524,48 @@ impl Links {
 /// or top-level), or `NONE` for a top-level container.
 fn nearest_kept_ancestors(links: &Links) -> Vec<u32> {
     const UNKNOWN: u32 = u32::MAX - 1;
-    let m = links.parent.len();
+    let m = links.c.len();
     let mut up = vec![UNKNOWN; m];
     let mut stack: Vec<u32> = Vec::new();
     for x in 0..m as u32 {
         let mut y = x;
         while up[y as usize] == UNKNOWN {
-            if links.parent[y as usize] == NONE {
+            if links.c[y as usize].parent == NONE {
                 up[y as usize] = NONE;
                 break;
             }
             stack.push(y);
-            y = links.parent[y as usize];
+            y = links.c[y as usize].parent;
         }
         while let Some(z) = stack.pop() {
-            let p = links.parent[z as usize];
-            let kept = links.msg[p as usize] != NONE || links.parent[p as usize] == NONE;
+            let p = links.c[z as usize].parent;
+            let kept = links.c[p as usize].msg != NONE || links.c[p as usize].parent == NONE;
             up[z as usize] = if kept { p } else { up[p as usize] };
         }
     }
     up
 }
 
-/// A message id as a hash-map key, hashed by its precomputed hash.
+/// A message id as a hash-map key: its precomputed hash is kept inline, so
+/// probing compares hashes without touching the id bytes.
 #[derive(Clone, Copy)]
-struct IdKey<'a>(&'a MessageId);
+struct IdKey<'a> {
+    hash: u64,
+    bytes: &'a [u8],
+}
+
+impl<'a> IdKey<'a> {
+    fn new(id: &'a MessageId) -> IdKey<'a> {
+        IdKey {
+            hash: id.hash64(),
+            bytes: id.as_bytes(),
+        }
+    }
+}
 
 impl PartialEq for IdKey<'_> {
     fn eq(&self, other: &Self) -> bool {
-        self.0.as_bytes() == other.0.as_bytes()
+        self.hash == other.hash && self.bytes == other.bytes
     }
 }
 
@@ -535,7 +573,7 @@ impl Eq for IdKey<'_> {}
 
 impl Hash for IdKey<'_> {
     fn hash<H: Hasher>(&self, state: &mut H) {
-        state.write_u64(self.0.hash64());
+        state.write_u64(self.hash);
     }
 }
 
