@@ -137,34 +137,32 @@ pub fn thread_references(messages: &[(u32, &KeyRecord)]) -> Thread {
     let p = prepare(messages);
     let n = p.msgs.len();
     let mut links = Links::with_capacity(n);
-    let mut ids: HashMap<IdKey<'_>, u32, BuildHasherDefault<IdHasher>> =
-        HashMap::with_capacity_and_hasher(n.saturating_mul(2), BuildHasherDefault::default());
+    let mut ids = IdTable::with_capacity(n + n / 8);
     let mut container_of = Vec::with_capacity(n);
 
     // Step 1, in ascending number order.
     for (i, (_, key)) in p.msgs.iter().enumerate() {
         let i = i as u32;
         let c = match key.message_id() {
-            Some(id) => match ids.entry(IdKey::new(id)) {
-                Entry::Occupied(e) => {
-                    let c = *e.get();
-                    if links.c[c as usize].msg == NONE {
-                        links.c[c as usize].msg = i;
-                        c
-                    } else {
-                        // Duplicate: the earlier message keeps the id.
-                        links.add(i)
-                    }
+            Some(id) => {
+                let (c, inserted) = ids.get_or_insert(id, &mut links, i);
+                if inserted {
+                    c
+                } else if links.c[c as usize].msg == NONE {
+                    links.c[c as usize].msg = i;
+                    c
+                } else {
+                    // Duplicate: the earlier message keeps the id.
+                    links.add(i)
                 }
-                Entry::Vacant(e) => *e.insert(links.add(i)),
-            },
+            }
             None => links.add(i),
         };
         container_of.push(c);
         // 1.A: chain the references.
         let mut prev = NONE;
         for r in key.references() {
-            let rc = *ids.entry(IdKey::new(r)).or_insert_with(|| links.add(NONE));
+            let (rc, _) = ids.get_or_insert(r, &mut links, NONE);
             if prev != NONE && links.c[rc as usize].parent == NONE && !links.would_loop(prev, rc) {
                 links.link(prev, rc);
             }
@@ -546,38 +544,82 @@ fn nearest_kept_ancestors(links: &Links) -> Vec<u32> {
     up
 }
 
-/// A message id as a hash-map key: its precomputed hash is kept inline, so
-/// probing compares hashes without touching the id bytes.
-#[derive(Clone, Copy)]
-struct IdKey<'a> {
-    hash: u64,
-    bytes: &'a [u8],
+/// Message id → container, open addressing with linear probing. A slot
+/// holds the upper half of the id's hash and the container, so a probe reads
+/// 8 bytes per slot and compares id bytes only when the hashes agree; the
+/// table stays small enough (16 bytes per id at most) to keep cache misses
+/// down on large mailboxes.
+struct IdTable<'a> {
+    slots: Vec<u64>,
+    mask: usize,
+    len: usize,
+    /// The id of each container in the table, by container index (hash and
+    /// bytes; containers without an id in the table have an empty entry).
+    keys: Vec<(u64, &'a [u8])>,
 }
 
-impl<'a> IdKey<'a> {
-    fn new(id: &'a MessageId) -> IdKey<'a> {
-        IdKey {
-            hash: id.hash64(),
-            bytes: id.as_bytes(),
+const EMPTY: u64 = u64::MAX;
+
+impl<'a> IdTable<'a> {
+    fn with_capacity(n: usize) -> IdTable<'a> {
+        let cap = n.saturating_mul(2).max(16).next_power_of_two();
+        IdTable {
+            slots: vec![EMPTY; cap],
+            mask: cap - 1,
+            len: 0,
+            keys: Vec::with_capacity(n),
+        }
+    }
+
+    /// The container of `id`, or a new one (holding `msg`) added to `links`
+    /// and to the table; the flag tells whether it was added.
+    fn get_or_insert(&mut self, id: &'a MessageId, links: &mut Links, msg: u32) -> (u32, bool) {
+        let hash = id.hash64();
+        let tag = hash >> 32;
+        let mut i = hash as usize & self.mask;
+        loop {
+            let slot = self.slots[i];
+            if slot == EMPTY {
+                break;
+            }
+            if slot >> 32 == tag {
+                let c = slot as u32;
+                let (h, bytes) = self.keys[c as usize];
+                if h == hash && bytes == id.as_bytes() {
+                    return (c, false);
+                }
+            }
+            i = (i + 1) & self.mask;
+        }
+        let c = links.add(msg);
+        if self.keys.len() <= c as usize {
+            self.keys.resize(c as usize + 1, (0, &[]));
+        }
+        self.keys[c as usize] = (hash, id.as_bytes());
+        self.slots[i] = (tag << 32) | u64::from(c);
+        self.len += 1;
+        if self.len * 2 > self.slots.len() {
+            self.grow();
+        }
+        (c, true)
+    }
+
+    fn grow(&mut self) {
+        let cap = self.slots.len() * 2;
+        let old = std::mem::replace(&mut self.slots, vec![EMPTY; cap]);
+        self.mask = cap - 1;
+        for slot in old.into_iter().filter(|&s| s != EMPTY) {
+            let c = slot as u32;
+            let mut i = self.keys[c as usize].0 as usize & self.mask;
+            while self.slots[i] != EMPTY {
+                i = (i + 1) & self.mask;
+            }
+            self.slots[i] = slot;
         }
     }
 }
 
-impl PartialEq for IdKey<'_> {
-    fn eq(&self, other: &Self) -> bool {
-        self.hash == other.hash && self.bytes == other.bytes
-    }
-}
-
-impl Eq for IdKey<'_> {}
-
-impl Hash for IdKey<'_> {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        state.write_u64(self.hash);
-    }
-}
-
-/// Passes a precomputed 64-bit hash through.
+/// Passes a precomputed 64-bit hash (of a base subject) through.
 #[derive(Default)]
 struct IdHasher(u64);
 
