@@ -131,8 +131,15 @@ pub fn thread_ordered_subject(messages: &[(u32, &KeyRecord)]) -> Thread {
 /// 6. sort every set of siblings by sent date.
 ///
 /// Messages not in `messages` (not matched by the search) are treated as
-/// absent. Linking uses an ancestor walk with path compression for the loop
-/// test, so long chains and huge References headers stay near linear.
+/// absent.
+///
+/// Cost: the loop test of step 1 walks up from the proposed parent with
+/// path compression, so long chains in any arrival order, huge References
+/// headers, loops and duplicate ids stay near linear. Breaking a link in
+/// step 1.B (a message whose own last reference disagrees with what an
+/// earlier message said about it) resets the compressed paths; an input
+/// crafted to force that for every message over a deep chain costs
+/// O(messages × depth).
 pub fn thread_references(messages: &[(u32, &KeyRecord)]) -> Thread {
     let p = prepare(messages);
     let n = p.msgs.len();
