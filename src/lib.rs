@@ -8,7 +8,9 @@
 //! | module | crate | what it is |
 //! |---|---|---|
 //! | [`types`] | `postroom-types` | the shared vocabulary (UIDs, sequence sets, flags, mailbox names, ...) |
-//! | [`sort`] | `postroom-sort` | RFC 5256 SORT and THREAD (ORDEREDSUBJECT, REFERENCES) over cached key records |
+//! | [`access`] | `postroom-access` | ACL (RFC 4314, ACL2=UNION) and quota policy, `courierimapacl` and `maildirsize` formats |
+//! | [`pop3`] | `postroom-pop3` | the sans-IO POP3 codec, both directions, with streamed dot-stuffing |
+//! | [`sort`] | `postroom-sort` | RFC 5256 SORT and THREAD (ORDEREDSUBJECT, REFERENCES) over plain records |
 //!
 //! Each member crate is also usable on its own; depend on it directly to keep
 //! the dependency tree small.
@@ -20,5 +22,7 @@
 //! assert_eq!(rights.len(), 2);
 //! ```
 
+pub use postroom_access as access;
+pub use postroom_pop3 as pop3;
 pub use postroom_sort as sort;
 pub use postroom_types as types;
