@@ -3,10 +3,6 @@
 //! Both work on arrays indexed by message and container, with explicit
 //! stacks instead of recursion, so input cannot deepen the call stack.
 
-use std::collections::HashMap;
-use std::collections::hash_map::Entry;
-use std::hash::{BuildHasherDefault, Hash, Hasher};
-
 use postroom_types::Thread;
 
 use crate::msgid::MessageId;
@@ -304,69 +300,125 @@ pub fn thread_references(messages: &[(u32, &KeyRecord)]) -> Thread {
 fn merge_by_subject(p: &Prepared<'_>, tree: &mut Tree, roots: &mut [u32]) {
     let n32 = p.msgs.len() as u32;
     let is_dummy = |node: u32| node >= n32;
-    let is_reply = |node: u32| node < n32 && p.msgs[node as usize].1.is_reply_or_forward();
-    let subject = |tree: &Tree, node: u32| thread_subject(p, tree, node);
+    // The thread subject, its hash and the reply flag of each top-level
+    // position, read once: a position keeps its subject when a new dummy
+    // takes it over (the dummy's first child has that subject).
+    let info: Vec<(SubjectKey<'_>, bool)> = roots
+        .iter()
+        .map(|&r| {
+            let reply = r < n32 && p.msgs[r as usize].1.is_reply_or_forward();
+            (thread_subject(p, tree, r), reply)
+        })
+        .collect();
+    // Reply flag of whatever is at a position now (a dummy is no reply).
+    let is_reply = |roots: &[u32], at: usize| !is_dummy(roots[at]) && info[at].1;
 
-    // 5.A, 5.B
-    let mut table: HashMap<SubjectKey<'_>, u32, BuildHasherDefault<IdHasher>> =
-        HashMap::with_capacity_and_hasher(roots.len(), BuildHasherDefault::default());
-    for &r in roots.iter() {
-        let s = subject(tree, r);
+    // 5.A, 5.B: subject -> position in `roots`.
+    let mut table = SubjectTable::with_capacity(roots.len());
+    for at in 0..roots.len() {
+        let s = info[at].0;
         if s.0.is_empty() {
             continue;
         }
-        match table.entry(s) {
-            Entry::Vacant(e) => {
-                e.insert(r);
-            }
-            Entry::Occupied(mut e) => {
-                let t = *e.get();
-                if !is_dummy(t) && (is_dummy(r) || (is_reply(t) && !is_reply(r))) {
-                    e.insert(r);
-                }
+        let entry = table.get_or_insert(s, at as u32, |j| info[j as usize].0.0);
+        if entry != at as u32 {
+            let (t, r) = (roots[entry as usize], roots[at]);
+            if !is_dummy(t) && (is_dummy(r) || (is_reply(roots, entry as usize) && !info[at].1)) {
+                table.replace(s, at as u32, |j| info[j as usize].0.0);
             }
         }
     }
 
-    // 5.C. Position of each top-level node in `roots`, for replacing a table
-    // entry by a new dummy in place.
-    let mut pos = vec![0usize; p.msgs.len() + tree.dummies.len()];
-    for (i, &r) in roots.iter().enumerate() {
-        pos[r as usize] = i;
-    }
+    // 5.C
     for at in 0..roots.len() {
         let cur = roots[at];
-        if cur == NONE {
+        let s = info[at].0;
+        if cur == NONE || s.0.is_empty() {
             continue;
         }
-        let s = subject(tree, cur);
-        if s.0.is_empty() {
+        let Some(tpos) = table.get(s, |j| info[j as usize].0.0) else {
+            continue;
+        };
+        let tpos = tpos as usize;
+        if tpos == at {
             continue;
         }
-        let Some(&t) = table.get(&s) else { continue };
-        if t == cur {
-            continue;
-        }
+        let t = roots[tpos];
         if is_dummy(t) && is_dummy(cur) {
             let moved = std::mem::take(&mut tree.dummies[(cur - n32) as usize]);
             tree.adopt(t, &moved, n32);
         } else if is_dummy(t) {
             tree.adopt(t, &[cur], n32);
-        } else if is_reply(cur) && !is_reply(t) {
+        } else if info[at].1 && !is_reply(roots, tpos) {
             tree.parent[cur as usize] = t;
         } else {
-            // A new dummy takes the table entry's place, with both below it.
-            // (Step 5.B makes a dummy the entry whenever `cur` is one, so
-            // both are messages here.)
+            // A new dummy takes the table entry's place (its position, which
+            // the table keeps pointing at), with both below it. (Step 5.B
+            // makes a dummy the entry whenever `cur` is one, so both are
+            // messages here.)
             let d = n32 + tree.dummies.len() as u32;
             tree.dummies.push(Vec::new());
             tree.adopt(d, &[t, cur], n32);
-            let tpos = pos[t as usize];
             roots[tpos] = d;
-            pos.push(tpos);
-            table.insert(s, d);
         }
         roots[at] = NONE;
+    }
+}
+
+/// Base subject → position in the top-level list, open addressing with
+/// linear probing over (half hash, position) slots; the subject bytes are
+/// looked up through the caller's `subject_at`.
+struct SubjectTable {
+    slots: Vec<u64>,
+    mask: usize,
+}
+
+impl SubjectTable {
+    fn with_capacity(n: usize) -> SubjectTable {
+        let cap = n.saturating_mul(2).max(16).next_power_of_two();
+        SubjectTable {
+            slots: vec![EMPTY; cap],
+            mask: cap - 1,
+        }
+    }
+
+    /// The slot index holding `s`, or the empty slot where it would go.
+    fn find<'a>(&self, s: SubjectKey<'_>, subject_at: impl Fn(u32) -> &'a [u8]) -> usize {
+        let tag = s.1 >> 32;
+        let mut i = s.1 as usize & self.mask;
+        loop {
+            let slot = self.slots[i];
+            if slot == EMPTY || (slot >> 32 == tag && subject_at(slot as u32) == s.0) {
+                return i;
+            }
+            i = (i + 1) & self.mask;
+        }
+    }
+
+    fn get<'a>(&self, s: SubjectKey<'_>, subject_at: impl Fn(u32) -> &'a [u8]) -> Option<u32> {
+        let slot = self.slots[self.find(s, subject_at)];
+        (slot != EMPTY).then_some(slot as u32)
+    }
+
+    /// The position stored for `s`, inserting `at` if there is none. The
+    /// table never holds more entries than `with_capacity` was given, so it
+    /// stays at most half full.
+    fn get_or_insert<'a>(
+        &mut self,
+        s: SubjectKey<'_>,
+        at: u32,
+        subject_at: impl Fn(u32) -> &'a [u8],
+    ) -> u32 {
+        let i = self.find(s, subject_at);
+        if self.slots[i] == EMPTY {
+            self.slots[i] = ((s.1 >> 32) << 32) | u64::from(at);
+        }
+        self.slots[i] as u32
+    }
+
+    fn replace<'a>(&mut self, s: SubjectKey<'_>, at: u32, subject_at: impl Fn(u32) -> &'a [u8]) {
+        let i = self.find(s, subject_at);
+        self.slots[i] = ((s.1 >> 32) << 32) | u64::from(at);
     }
 }
 
@@ -386,23 +438,9 @@ fn thread_subject<'k>(p: &Prepared<'k>, tree: &Tree, node: u32) -> SubjectKey<'k
     SubjectKey(k.subject(), k.subject_hash())
 }
 
-/// A base subject as a hash-map key, hashed by its precomputed hash.
+/// A base subject and its precomputed hash.
 #[derive(Clone, Copy)]
 struct SubjectKey<'a>(&'a [u8], u64);
-
-impl PartialEq for SubjectKey<'_> {
-    fn eq(&self, other: &Self) -> bool {
-        self.1 == other.1 && self.0 == other.0
-    }
-}
-
-impl Eq for SubjectKey<'_> {}
-
-impl Hash for SubjectKey<'_> {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        state.write_u64(self.1);
-    }
-}
 
 /// The threads after step 3: each message's parent (a message index below
 /// `n`, `n + d` for dummy `d`, or `NONE` at the top level) and each dummy's
@@ -623,26 +661,5 @@ impl<'a> IdTable<'a> {
             }
             self.slots[i] = slot;
         }
-    }
-}
-
-/// Passes a precomputed 64-bit hash (of a base subject) through.
-#[derive(Default)]
-struct IdHasher(u64);
-
-impl Hasher for IdHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        // Not used by IdKey; fold anything else in so it still works.
-        for &b in bytes {
-            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-        }
-    }
-
-    fn write_u64(&mut self, v: u64) {
-        self.0 = v;
     }
 }
