@@ -16,11 +16,19 @@
 //!   from key records already in memory, producing the `Thread` / number
 //!   list a server would encode.
 //!
+//! The `sort_cpu/*` group repeats the three timed operations at 100k and 1M
+//! measuring the benchmark thread's CPU time (from
+//! `/proc/thread-self/schedstat`, Linux only) instead of wall time, so a
+//! machine shared with other work still gives comparable figures.
+//!
 //! Run: `cargo bench --bench sort -- --warm-up-time 1 --measurement-time 5`.
 
 // criterion_group! and criterion_main! generate undocumented functions.
 #![allow(missing_docs)]
 
+use std::time::Duration;
+
+use criterion::measurement::{Measurement, ValueFormatter};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use postroom_sort::{KeyRecord, RawMessage, SortCriterion, SortKey, ThreadAlgorithm, sort, thread};
 
@@ -283,5 +291,124 @@ fn benches(c: &mut Criterion) {
     }
 }
 
+/// Thread CPU time, from the scheduler's per-thread runtime (nanoseconds).
+struct ThreadCpu;
+
+fn thread_cpu_nanos() -> u64 {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse().ok())
+        .expect("/proc/thread-self/schedstat (Linux) is needed for the sort_cpu benches")
+}
+
+impl Measurement for ThreadCpu {
+    type Intermediate = u64;
+    type Value = Duration;
+
+    fn start(&self) -> u64 {
+        thread_cpu_nanos()
+    }
+
+    fn end(&self, start: u64) -> Duration {
+        Duration::from_nanos(thread_cpu_nanos().saturating_sub(start))
+    }
+
+    fn add(&self, a: &Duration, b: &Duration) -> Duration {
+        *a + *b
+    }
+
+    fn zero(&self) -> Duration {
+        Duration::ZERO
+    }
+
+    fn to_f64(&self, v: &Duration) -> f64 {
+        v.as_nanos() as f64
+    }
+
+    fn formatter(&self) -> &dyn ValueFormatter {
+        &CpuFormatter
+    }
+}
+
+struct CpuFormatter;
+
+impl ValueFormatter for CpuFormatter {
+    fn scale_values(&self, typical: f64, values: &mut [f64]) -> &'static str {
+        let (div, unit) = if typical < 1e3 {
+            (1.0, "ns cpu")
+        } else if typical < 1e6 {
+            (1e3, "µs cpu")
+        } else if typical < 1e9 {
+            (1e6, "ms cpu")
+        } else {
+            (1e9, "s cpu")
+        };
+        values.iter_mut().for_each(|v| *v /= div);
+        unit
+    }
+
+    fn scale_throughputs(
+        &self,
+        _typical: f64,
+        throughput: &Throughput,
+        values: &mut [f64],
+    ) -> &'static str {
+        let n = match throughput {
+            Throughput::Elements(n) | Throughput::Bytes(n) | Throughput::BytesDecimal(n) => {
+                *n as f64
+            }
+        };
+        // Per second of CPU time, in millions.
+        values.iter_mut().for_each(|v| *v = n * 1e9 / *v / 1e6);
+        "M/s cpu"
+    }
+
+    fn scale_for_machines(&self, _values: &mut [f64]) -> &'static str {
+        "ns"
+    }
+}
+
+fn cpu_benches(c: &mut Criterion<ThreadCpu>) {
+    for &n in &[100_000usize, 1_000_000] {
+        let raws = generate(n);
+        let keys: Vec<KeyRecord> = raws
+            .iter()
+            .enumerate()
+            .map(|(i, r)| KeyRecord::from_raw(&r.as_raw(i as u32 + 1)))
+            .collect();
+        drop(raws);
+        let msgs: Vec<(u32, &KeyRecord)> = keys
+            .iter()
+            .enumerate()
+            .map(|(i, k)| (i as u32 + 1, k))
+            .collect();
+        let label = if n == 100_000 { "100k" } else { "1M" };
+        let mut g = c.benchmark_group("sort_cpu");
+        g.throughput(Throughput::Elements(n as u64));
+        if n >= 1_000_000 {
+            g.sample_size(10);
+        }
+        g.bench_function(BenchmarkId::new("thread_references", label), |b| {
+            b.iter(|| thread(&msgs, ThreadAlgorithm::References))
+        });
+        g.bench_function(BenchmarkId::new("thread_orderedsubject", label), |b| {
+            b.iter(|| thread(&msgs, ThreadAlgorithm::OrderedSubject))
+        });
+        let program = [
+            SortCriterion::asc(SortKey::Subject),
+            SortCriterion::asc(SortKey::Date),
+        ];
+        g.bench_function(BenchmarkId::new("sort_subject_date", label), |b| {
+            b.iter(|| sort(&msgs, &program))
+        });
+        g.finish();
+    }
+}
+
 criterion_group!(sort_benches, benches);
-criterion_main!(sort_benches);
+criterion_group! {
+    name = sort_cpu_benches;
+    config = Criterion::default().with_measurement(ThreadCpu);
+    targets = cpu_benches
+}
+criterion_main!(sort_benches, sort_cpu_benches);
