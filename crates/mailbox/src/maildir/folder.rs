@@ -77,14 +77,15 @@ impl MaildirFolder {
         ]
     }
 
-    /// Reads the UID file if it changed since we last read or wrote it;
-    /// imports Dovecot's on first use; starts a new UID space otherwise.
+    /// Reads the UID file; imports Dovecot's when Courier's is absent;
+    /// starts a new UID space otherwise.
+    ///
+    /// Always read again (under the UID lock): a file rewritten by another
+    /// process within one timestamp tick and to the same length would look
+    /// unchanged, and a stale next UID could then be given twice.
     fn load_db(&mut self) -> Result<()> {
         let path = self.dir.join(UIDDB);
         let st = stamp(&path);
-        if st.is_some() && st == self.db_stamp && self.db.uid_validity != 0 {
-            return Ok(());
-        }
         match fs::read(&path) {
             Ok(bytes) => match UidDb::parse_courier(&bytes) {
                 Ok(db) => {
