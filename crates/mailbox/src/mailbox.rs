@@ -2,6 +2,7 @@
 
 use std::any::{Any, TypeId};
 use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::io::Read;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -113,6 +114,11 @@ pub(crate) trait FolderBackend: Send {
     fn read_header(&self, msg: &Msg) -> Result<Vec<u8>> {
         let raw = self.read(msg)?;
         Ok(raw[..crate::message::header_len(&raw)].to_vec())
+    }
+    /// The path of the file holding `msg`, for reads without the mailbox
+    /// lock (`None`: use [`FolderBackend::read`]).
+    fn file_path(&self, _msg: &Msg) -> Option<std::path::PathBuf> {
+        None
     }
     /// POP3 UIDLs another server recorded for these messages (Courier's
     /// `courierpop3dsizelist`), by UID.
@@ -450,11 +456,46 @@ impl Mailbox {
 
     /// The message bytes as stored (line ends as on disk).
     pub fn raw(&self, uid: Uid) -> Result<Arc<Vec<u8>>> {
+        // Read the file without holding the mailbox lock, so sessions (and
+        // SEARCH's threads) do not wait on each other's reads; a file
+        // renamed meanwhile is found under the lock below.
+        if let Some(path) = self.file_path(uid) {
+            if let Ok(bytes) = std::fs::read(path) {
+                return Ok(Arc::new(bytes));
+            }
+        }
         let inner = self.lock();
         let i = inner
             .find(uid.get())
             .ok_or(MailboxError::NoSuchMessage(uid.get()))?;
         inner.backend.read(&inner.msgs[i])
+    }
+
+    fn file_path(&self, uid: Uid) -> Option<std::path::PathBuf> {
+        let inner = self.lock();
+        let i = inner.find(uid.get())?;
+        inner.backend.file_path(&inner.msgs[i])
+    }
+
+    /// A reader over the message bytes as stored (line ends as on disk),
+    /// streaming from the file where the backend has one, so a large
+    /// message need not be held in memory (POP3 RETR, BODY[] literals).
+    /// The file stays readable through the returned reader even if it is
+    /// renamed or expunged meanwhile.
+    pub fn open_message(&self, uid: Uid) -> Result<Box<dyn Read + Send>> {
+        if let Some(path) = self.file_path(uid) {
+            if let Ok(f) = std::fs::File::open(path) {
+                return Ok(Box::new(std::io::BufReader::with_capacity(64 * 1024, f)));
+            }
+        }
+        Ok(Box::new(std::io::Cursor::new(SharedBytes(self.raw(uid)?))))
+    }
+
+    /// Like [`Mailbox::open_message`], with bare LF line ends turned into
+    /// CRLF as the wire needs them (RFC 3501 §2.3.4, RFC 1939 §3); the
+    /// bytes read add up to [`Mailbox::rfc822_size`].
+    pub fn open_message_crlf(&self, uid: Uid) -> Result<CrlfReader<Box<dyn Read + Send>>> {
+        Ok(CrlfReader::new(self.open_message(uid)?))
     }
 
     /// The parsed message (CRLF form and MIME structure), shared by every
@@ -720,6 +761,63 @@ impl Mailbox {
         // A panic while the lock was held leaves consistent data: every
         // mutation is completed before the next can start.
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Shared message bytes as a `Cursor` source.
+struct SharedBytes(Arc<Vec<u8>>);
+
+impl AsRef<[u8]> for SharedBytes {
+    fn as_ref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+/// A reader that turns bare LF line ends of the inner reader into CRLF
+/// (from [`Mailbox::open_message_crlf`]); CRLF stays as it is.
+#[derive(Debug)]
+pub struct CrlfReader<R> {
+    inner: R,
+    buf: Vec<u8>,
+    pos: usize,
+    /// The last byte taken from `inner` was CR.
+    last_cr: bool,
+}
+
+impl<R: Read> CrlfReader<R> {
+    /// Wraps `inner`.
+    pub fn new(inner: R) -> CrlfReader<R> {
+        CrlfReader {
+            inner,
+            buf: Vec::new(),
+            pos: 0,
+            last_cr: false,
+        }
+    }
+}
+
+impl<R: Read> Read for CrlfReader<R> {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        if self.pos == self.buf.len() {
+            let mut chunk = [0u8; 16 * 1024];
+            let n = self.inner.read(&mut chunk)?;
+            if n == 0 {
+                return Ok(0);
+            }
+            self.buf.clear();
+            self.pos = 0;
+            for &b in &chunk[..n] {
+                if b == b'\n' && !self.last_cr {
+                    self.buf.push(b'\r');
+                }
+                self.buf.push(b);
+                self.last_cr = b == b'\r';
+            }
+        }
+        let n = out.len().min(self.buf.len() - self.pos);
+        out[..n].copy_from_slice(&self.buf[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
     }
 }
 

@@ -582,6 +582,10 @@ impl FolderBackend for MaildirFolder {
         }
     }
 
+    fn file_path(&self, msg: &Msg) -> Option<PathBuf> {
+        Some(self.cur().join(&msg.key))
+    }
+
     fn take_cached(&mut self, msgs: &[Msg]) -> Vec<CachedDerived> {
         let Some(index) = self.index.take() else {
             return Vec::new();
