@@ -81,10 +81,8 @@ pub(crate) struct ScanResult {
 
 /// The result of [`FolderBackend::append`].
 pub(crate) enum Appended {
-    /// The new message alone (nothing else changed).
+    /// The new message alone (others' changes come with the next scan).
     Msg(Msg),
-    /// A full scan that includes the new message with this UID.
-    Scan(u32, ScanResult),
 }
 
 /// The storage under one mailbox. All calls happen with the mailbox lock
@@ -291,11 +289,11 @@ impl Mailbox {
                 let uid = msg.uid;
                 inner.uid_next = inner.uid_next.max(uid.saturating_add(1));
                 inner.recent_unclaimed.insert(uid);
-                inner.msgs.push(msg);
-                uid
-            }
-            Appended::Scan(uid, scan) => {
-                inner.merge(scan);
+                // Normally the largest UID; kept sorted whatever happens.
+                if inner.find(uid).is_none() {
+                    let at = inner.msgs.partition_point(|m| m.uid < uid);
+                    inner.msgs.insert(at, msg);
+                }
                 uid
             }
         };

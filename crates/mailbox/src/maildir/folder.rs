@@ -384,6 +384,57 @@ impl MaildirFolder {
         })
     }
 
+    /// Gives the file just renamed into `cur/` its UID without reading the
+    /// directory: under the UID lock the UID file is read again (another
+    /// process may have assigned UIDs, possibly to this very file), the
+    /// next UID is taken and the file rewritten. Files delivered by others
+    /// meanwhile get theirs at the next scan.
+    fn assign_appended(
+        &mut self,
+        name: &str,
+        base: &str,
+        size: u64,
+        flags: &FlagSet,
+    ) -> Result<Msg> {
+        let _lock = DotLock::acquire(&self.dir)?;
+        let before = self.db.uid_validity;
+        self.load_db()?;
+        if self.db.uid_validity != before {
+            // A new UID space (the UID file vanished): everything needs a
+            // full scan, which the next rescan does.
+            self.stamps = None;
+        }
+        let uid = match self.db.entries.iter().rev().find(|(_, b)| b == base) {
+            Some((u, _)) => *u,
+            None => {
+                let uid = self.db.next_uid;
+                if uid == u32::MAX {
+                    return Err(MailboxError::UidsExhausted);
+                }
+                self.db.next_uid += 1;
+                self.db.entries.push((uid, base.to_owned()));
+                self.save_db()?;
+                uid
+            }
+        };
+        let path = self.cur().join(name);
+        let meta = fs::metadata(&path).map_err(|e| MailboxError::io(&path, e))?;
+        let date = mtime_date(&meta);
+        self.stat_cache.insert(name.to_owned(), (date, size));
+        // Others' changes (if any) are picked up by the next rescan.
+        self.stamps = None;
+        Ok(Msg {
+            uid,
+            key: name.to_owned(),
+            flags: flags.clone(),
+            date,
+            size,
+            vsize: MaildirName::parse(name).vsize,
+            modseq: 0,
+            fresh: true,
+        })
+    }
+
     /// Finds the current file name of a message whose name changed under us.
     fn relocate(&self, msg: &Msg) -> Option<String> {
         let base = &MaildirName::parse(&msg.key).base;
@@ -454,8 +505,8 @@ impl FolderBackend for MaildirFolder {
                 return Err(e);
             }
         }
-        let scan = match self.scan_locked() {
-            Ok(s) => s,
+        let msg = match self.assign_appended(&name, &base, raw.len() as u64, flags) {
+            Ok(m) => m,
             Err(e) => {
                 // Not acknowledged: take the message back out so a retry
                 // does not leave a second copy.
@@ -463,19 +514,9 @@ impl FolderBackend for MaildirFolder {
                 return Err(e);
             }
         };
-        self.stamps = None;
-        let uid = scan
-            .messages
-            .iter()
-            .find(|m| m.key == name)
-            .map(|m| m.uid)
-            .ok_or_else(|| {
-                MailboxError::io(&cur_path, io::Error::other("appended file vanished"))
-            })?;
         self.quota.record(&root, raw.len() as i64, 1);
-        Ok(Appended::Scan(uid, scan))
+        Ok(Appended::Msg(msg))
     }
-
     fn set_flags(&mut self, msg: &Msg, flags: &FlagSet) -> Result<String> {
         let n = MaildirName::parse(&msg.key);
         let new_name = n.cur_name(flags.system_bits());
