@@ -113,6 +113,12 @@ pub(crate) trait FolderBackend: Send {
         let raw = self.read(msg)?;
         Ok(raw[..crate::message::header_len(&raw)].to_vec())
     }
+    /// Takes the cross-process POP3 maildrop lock: `Ok(None)` when another
+    /// live owner holds it. Backends without files return a token that
+    /// only the in-process check backs.
+    fn lock_maildrop(&self) -> Result<Option<Box<dyn std::fmt::Debug + Send + Sync>>> {
+        Ok(Some(Box::new(())))
+    }
     /// The path of the file holding `msg`, for reads without the mailbox
     /// lock (`None`: use [`FolderBackend::read`]).
     fn file_path(&self, _msg: &Msg) -> Option<std::path::PathBuf> {
@@ -158,6 +164,23 @@ pub struct Mailbox {
     changed: Condvar,
     poll_interval: Duration,
     caches: Mutex<Caches>,
+    /// A POP3 maildrop holds this mailbox exclusively (in this process).
+    maildrop_held: std::sync::atomic::AtomicBool,
+}
+
+/// The exclusive hold of a POP3 maildrop on its mailbox: released on drop.
+#[derive(Debug)]
+pub(crate) struct MaildropHold {
+    mailbox: Arc<Mailbox>,
+    _file: Box<dyn std::fmt::Debug + Send + Sync>,
+}
+
+impl Drop for MaildropHold {
+    fn drop(&mut self) {
+        self.mailbox
+            .maildrop_held
+            .store(false, std::sync::atomic::Ordering::Release);
+    }
 }
 
 impl std::fmt::Debug for Mailbox {
@@ -220,6 +243,7 @@ impl Mailbox {
             changed: Condvar::new(),
             poll_interval,
             caches: Mutex::new(caches),
+            maildrop_held: std::sync::atomic::AtomicBool::new(false),
         }))
     }
 
@@ -473,6 +497,31 @@ impl Mailbox {
         let inner = self.lock();
         let i = inner.find(uid.get())?;
         inner.backend.file_path(&inner.msgs[i])
+    }
+
+    /// Holds the mailbox for one POP3 maildrop (RFC 1939 §8): in this
+    /// process, and across processes with a lock file in the folder
+    /// (Maildir). [`MailboxError::InUse`] when another holds it.
+    pub(crate) fn hold_maildrop(self: &Arc<Self>) -> Result<MaildropHold> {
+        use std::sync::atomic::Ordering;
+        if self
+            .maildrop_held
+            .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
+            .is_err()
+        {
+            return Err(MailboxError::InUse);
+        }
+        let file = self.lock().backend.lock_maildrop();
+        match file {
+            Ok(Some(file)) => Ok(MaildropHold {
+                mailbox: Arc::clone(self),
+                _file: file,
+            }),
+            other => {
+                self.maildrop_held.store(false, Ordering::Release);
+                Err(other.err().unwrap_or(MailboxError::InUse))
+            }
+        }
     }
 
     /// A reader over the message bytes as stored (line ends as on disk),

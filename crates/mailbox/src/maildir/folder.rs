@@ -31,6 +31,9 @@ pub(crate) const DOVECOT_UIDLIST: &str = "dovecot-uidlist";
 pub(crate) const KEYWORD_DIR: &str = "courierimapkeywords";
 /// Dovecot's keyword letters (imported once).
 pub(crate) const DOVECOT_KEYWORDS: &str = "dovecot-keywords";
+/// The POP3 maildrop lock file (`<pid> <host>`), held while a maildrop
+/// is open exclusively.
+pub(crate) const MAILDROP_LOCK: &str = "postroom-pop3.lock";
 /// Courier's epoch for UIDVALIDITY values (time minus this).
 const IMAP_EPOCH: i64 = 1_000_000_000;
 
@@ -621,6 +624,14 @@ impl FolderBackend for MaildirFolder {
                 return Ok(buf);
             }
         }
+    }
+
+    fn lock_maildrop(&self) -> Result<Option<Box<dyn std::fmt::Debug + Send + Sync>>> {
+        let lock = super::lock::OwnerLock::try_acquire(
+            &self.dir.join(MAILDROP_LOCK),
+            &self.dir.join("tmp"),
+        )?;
+        Ok(lock.map(|l| Box::new(l) as Box<dyn std::fmt::Debug + Send + Sync>))
     }
 
     fn file_path(&self, msg: &Msg) -> Option<PathBuf> {
