@@ -161,7 +161,11 @@ pub(crate) struct Inner {
 pub struct Mailbox {
     name: Mutex<MailboxName>,
     inner: Mutex<Inner>,
-    changed: Condvar,
+    changed: Arc<Condvar>,
+    /// Set by the file system watcher when the folder changed on disk.
+    fs_event: Arc<std::sync::atomic::AtomicBool>,
+    /// The file system watcher, when one runs (kept alive here).
+    watcher: Mutex<Option<notify::RecommendedWatcher>>,
     poll_interval: Duration,
     caches: Mutex<Caches>,
     /// A POP3 maildrop holds this mailbox exclusively (in this process).
@@ -240,7 +244,9 @@ impl Mailbox {
         Ok(Arc::new(Mailbox {
             name: Mutex::new(name),
             inner: Mutex::new(inner),
-            changed: Condvar::new(),
+            changed: Arc::new(Condvar::new()),
+            fs_event: Arc::new(std::sync::atomic::AtomicBool::new(false)),
+            watcher: Mutex::new(None),
             poll_interval,
             caches: Mutex::new(caches),
             maildrop_held: std::sync::atomic::AtomicBool::new(false),
@@ -766,6 +772,47 @@ impl Mailbox {
         Ok(())
     }
 
+    /// Starts watching `dirs` with the operating system's file change
+    /// notification (inotify on Linux, through the `notify` crate): a
+    /// change there wakes [`Mailbox::wait_for_change`] at once, which then
+    /// rescans. Returns whether watching works; when it does not (no
+    /// inotify, watch limits reached), polling alone goes on.
+    pub(crate) fn watch(&self, dirs: &[std::path::PathBuf]) -> bool {
+        use notify::Watcher;
+        let flag = Arc::clone(&self.fs_event);
+        let changed = Arc::clone(&self.changed);
+        let handler = move |res: notify::Result<notify::Event>| {
+            let relevant = match res {
+                Ok(ev) => !matches!(ev.kind, notify::EventKind::Access(_)),
+                // Lost events (queue overflow): rescan to be sure.
+                Err(_) => true,
+            };
+            if relevant {
+                flag.store(true, std::sync::atomic::Ordering::Release);
+                changed.notify_all();
+            }
+        };
+        let Ok(mut w) = notify::recommended_watcher(handler) else {
+            return false;
+        };
+        for d in dirs {
+            if w.watch(d, notify::RecursiveMode::NonRecursive).is_err() {
+                return false;
+            }
+        }
+        *self.watcher.lock().unwrap_or_else(|e| e.into_inner()) = Some(w);
+        true
+    }
+
+    /// Whether a file system watcher wakes this mailbox (see
+    /// `MaildirStore::with_file_watch`).
+    pub fn is_watched(&self) -> bool {
+        self.watcher
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_some()
+    }
+
     /// Wakes sessions waiting in [`Mailbox::wait_for_change`], e.g. after a
     /// delivery by this process.
     pub fn notify(&self) {
@@ -778,15 +825,25 @@ impl Mailbox {
     }
 
     /// Blocks until the version differs from `seen` or `timeout` passes,
-    /// rescanning the backend every poll interval meanwhile. Returns the
-    /// current version.
+    /// rescanning the backend every poll interval meanwhile, and at once
+    /// when the file system watcher reports a change. Returns the current
+    /// version.
     pub fn wait_for_change(&self, seen: u64, timeout: Duration) -> Result<u64> {
         let deadline = Instant::now() + timeout;
         loop {
             let now = Instant::now();
+            if self
+                .fs_event
+                .swap(false, std::sync::atomic::Ordering::AcqRel)
+            {
+                self.rescan()?;
+            }
             let mut inner = self.lock();
             if inner.version != seen || now >= deadline {
                 return Ok(inner.version);
+            }
+            if self.fs_event.load(std::sync::atomic::Ordering::Acquire) {
+                continue;
             }
             let next_scan = inner.last_scan + self.poll_interval;
             if now >= next_scan {
