@@ -7,11 +7,11 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use postroom_sort::{KeyRecord, RawMessage};
-use postroom_types::{Envelope, InternalDate, MailboxName, Uid, UidValidity};
+use postroom_types::{InternalDate, MailboxName, Uid, UidValidity};
 
 use crate::error::{MailboxError, Result};
 use crate::flags::{FlagSet, StoreMode};
-use crate::maildir::index::IndexRecord;
+use crate::maildir::index::{IndexRecord, decode_envelope, encode_envelope};
 use crate::message::{Message, crlf_size};
 
 /// Parsed messages kept per mailbox (most recently used).
@@ -23,10 +23,11 @@ type Derived = HashMap<(u32, TypeId), Arc<dyn Any + Send + Sync>>;
 struct Caches {
     parsed: VecDeque<(u32, Arc<Message>)>,
     derived: Derived,
-    /// ENVELOPEs by UID (persisted with the backend's cache).
-    envelopes: HashMap<u32, Arc<Envelope>>,
-    /// `postroom-sort` key records by UID (persisted likewise).
-    sort_keys: HashMap<u32, Arc<KeyRecord>>,
+    /// ENVELOPEs by UID, encoded (compact; decoded on use), persisted
+    /// with the backend's cache.
+    envelopes: HashMap<u32, Box<[u8]>>,
+    /// `postroom-sort` key records by UID, encoded, persisted likewise.
+    sort_keys: HashMap<u32, Box<[u8]>>,
     /// Something worth persisting changed since the cache was last saved.
     dirty: bool,
 }
@@ -36,8 +37,8 @@ struct Caches {
 pub(crate) struct CachedDerived {
     pub(crate) uid: u32,
     pub(crate) vsize: Option<u64>,
-    pub(crate) envelope: Option<Arc<Envelope>>,
-    pub(crate) sort_key: Option<Arc<KeyRecord>>,
+    pub(crate) envelope: Option<Box<[u8]>>,
+    pub(crate) sort_key: Option<Box<[u8]>>,
 }
 
 /// One message as the mailbox knows it.
@@ -134,8 +135,18 @@ pub(crate) trait FolderBackend: Send {
     fn take_cached(&mut self, _msgs: &[Msg]) -> Vec<CachedDerived> {
         Vec::new()
     }
+    /// Whether the persisted cache already describes the folder as opened
+    /// (no need to write it again).
+    fn cache_is_current(&self) -> bool {
+        true
+    }
     /// Persists the cache (a no-op for backends without one).
-    fn save_cache(&mut self, _uid_validity: u32, _records: Vec<IndexRecord>) -> Result<()> {
+    fn save_cache(
+        &mut self,
+        _uid_validity: u32,
+        _uid_next: u32,
+        _records: Vec<IndexRecord>,
+    ) -> Result<()> {
         Ok(())
     }
 }
@@ -218,7 +229,7 @@ impl Mailbox {
         let cached = inner.backend.take_cached(&inner.msgs);
         // Write the cache back at the next save unless it covered every
         // message with everything derived.
-        caches.dirty = cached.len() != inner.msgs.len();
+        caches.dirty = cached.len() != inner.msgs.len() || !inner.backend.cache_is_current();
         let mut cached = cached.into_iter().peekable();
         for m in &mut inner.msgs {
             while cached.peek().is_some_and(|c| c.uid < m.uid) {
@@ -576,17 +587,23 @@ impl Mailbox {
     /// ENVELOPE of a message (RFC 3501 §7.4.2), built from its header alone
     /// once, then kept in memory and in the persisted cache.
     pub fn envelope(&self, uid: Uid) -> Result<Arc<postroom_types::Envelope>> {
-        if let Some(e) = self.caches().envelopes.get(&uid.get()) {
-            return Ok(Arc::clone(e));
+        let cached = self
+            .caches()
+            .envelopes
+            .get(&uid.get())
+            .and_then(|b| decode_envelope(b));
+        if let Some(e) = cached {
+            return Ok(Arc::new(e));
         }
         let header = self.header(uid)?;
-        let env = Arc::new(Message::parse(&header).envelope());
+        let env = Message::parse(&header).envelope();
+        let bytes = encode_envelope(&env).into_boxed_slice();
         let mut c = self.caches();
         if self.lock().find(uid.get()).is_some() {
-            c.envelopes.insert(uid.get(), Arc::clone(&env));
+            c.envelopes.insert(uid.get(), bytes);
             c.dirty = true;
         }
-        Ok(env)
+        Ok(Arc::new(env))
     }
 
     /// The `postroom-sort` key record of a message (RFC 5256 SORT and
@@ -594,8 +611,13 @@ impl Mailbox {
     /// RFC822.SIZE, then kept in memory and in the persisted cache, so SORT
     /// and THREAD do not parse headers again.
     pub fn sort_key(&self, uid: Uid) -> Result<Arc<KeyRecord>> {
-        if let Some(k) = self.caches().sort_keys.get(&uid.get()) {
-            return Ok(Arc::clone(k));
+        let cached = self
+            .caches()
+            .sort_keys
+            .get(&uid.get())
+            .and_then(|b| KeyRecord::decode(b).ok());
+        if let Some(k) = cached {
+            return Ok(Arc::new(k));
         }
         let date = {
             let inner = self.lock();
@@ -626,9 +648,10 @@ impl Mailbox {
             in_reply_to: get("in-reply-to"),
             references: get("references"),
         }));
+        let bytes = key.encode().into_boxed_slice();
         let mut c = self.caches();
         if self.lock().find(uid.get()).is_some() {
-            c.sort_keys.insert(uid.get(), Arc::clone(&key));
+            c.sort_keys.insert(uid.get(), bytes);
             c.dirty = true;
         }
         Ok(key)
@@ -673,8 +696,8 @@ impl Mailbox {
                 sort_key: c.sort_keys.get(&m.uid).cloned(),
             })
             .collect();
-        let uid_validity = inner.uid_validity;
-        inner.backend.save_cache(uid_validity, records)?;
+        let (uid_validity, uid_next) = (inner.uid_validity, inner.uid_next);
+        inner.backend.save_cache(uid_validity, uid_next, records)?;
         c.dirty = false;
         Ok(())
     }
