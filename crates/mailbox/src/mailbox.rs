@@ -16,6 +16,8 @@ use crate::message::{Message, crlf_size};
 
 /// Parsed messages kept per mailbox (most recently used).
 const PARSED_KEPT: usize = 32;
+/// Decoded envelopes kept per mailbox (the rest stay encoded).
+const DECODED_KEPT: usize = 4096;
 
 type Derived = HashMap<(u32, TypeId), Arc<dyn Any + Send + Sync>>;
 
@@ -26,10 +28,22 @@ struct Caches {
     /// ENVELOPEs by UID, encoded (compact; decoded on use), persisted
     /// with the backend's cache.
     envelopes: HashMap<u32, Box<[u8]>>,
+    /// Recently decoded ENVELOPEs, so repeated use shares one value
+    /// (bounded by [`DECODED_KEPT`]).
+    decoded: HashMap<u32, Arc<postroom_types::Envelope>>,
     /// `postroom-sort` key records by UID, encoded, persisted likewise.
     sort_keys: HashMap<u32, Box<[u8]>>,
     /// Something worth persisting changed since the cache was last saved.
     dirty: bool,
+}
+
+impl Caches {
+    fn keep_decoded(&mut self, uid: u32, env: &Arc<postroom_types::Envelope>) {
+        if self.decoded.len() >= DECODED_KEPT {
+            self.decoded.clear();
+        }
+        self.decoded.insert(uid, Arc::clone(env));
+    }
 }
 
 /// Derived data a backend found in its persisted cache for one message.
@@ -587,23 +601,27 @@ impl Mailbox {
     /// ENVELOPE of a message (RFC 3501 §7.4.2), built from its header alone
     /// once, then kept in memory and in the persisted cache.
     pub fn envelope(&self, uid: Uid) -> Result<Arc<postroom_types::Envelope>> {
-        let cached = self
-            .caches()
-            .envelopes
-            .get(&uid.get())
-            .and_then(|b| decode_envelope(b));
-        if let Some(e) = cached {
-            return Ok(Arc::new(e));
+        {
+            let mut c = self.caches();
+            if let Some(e) = c.decoded.get(&uid.get()) {
+                return Ok(Arc::clone(e));
+            }
+            if let Some(e) = c.envelopes.get(&uid.get()).and_then(|b| decode_envelope(b)) {
+                let e = Arc::new(e);
+                c.keep_decoded(uid.get(), &e);
+                return Ok(e);
+            }
         }
         let header = self.header(uid)?;
-        let env = Message::parse(&header).envelope();
+        let env = Arc::new(Message::parse(&header).envelope());
         let bytes = encode_envelope(&env).into_boxed_slice();
         let mut c = self.caches();
         if self.lock().find(uid.get()).is_some() {
             c.envelopes.insert(uid.get(), bytes);
+            c.keep_decoded(uid.get(), &env);
             c.dirty = true;
         }
-        Ok(Arc::new(env))
+        Ok(env)
     }
 
     /// The `postroom-sort` key record of a message (RFC 5256 SORT and
@@ -737,6 +755,7 @@ impl Mailbox {
         c.parsed.retain(|(u, _)| !uids.contains(u));
         c.derived.retain(|(u, _), _| !uids.contains(u));
         for u in uids {
+            c.decoded.remove(u);
             c.envelopes.remove(u);
             c.sort_keys.remove(u);
         }
