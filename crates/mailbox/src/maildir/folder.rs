@@ -717,24 +717,31 @@ impl FolderBackend for MaildirFolder {
         let Some(index) = self.index.take() else {
             return Vec::new();
         };
-        let mut by_uid: HashMap<u32, IndexRecord> =
-            index.records.into_iter().map(|r| (r.uid, r)).collect();
-        msgs.iter()
-            .filter_map(|m| {
-                let r = by_uid.remove(&m.uid)?;
-                // The same UID must name the same file (base name), or the
-                // record belongs to another message.
-                if MaildirName::parse(&r.name).base != MaildirName::parse(&m.key).base {
-                    return None;
-                }
-                Some(CachedDerived {
-                    uid: m.uid,
-                    vsize: r.vsize,
-                    envelope: r.envelope,
-                    sort_key: r.sort_key,
-                })
-            })
-            .collect()
+        // Both lists are in UID order: walk them together.
+        let mut records = index.records.into_iter().peekable();
+        let mut out = Vec::with_capacity(msgs.len());
+        for m in msgs {
+            while records.peek().is_some_and(|r| r.uid < m.uid) {
+                records.next();
+            }
+            let Some(r) = records.next_if(|r| r.uid == m.uid) else {
+                continue;
+            };
+            // The same UID must name the same file (base name), or the
+            // record belongs to another message.
+            if r.name != m.key
+                && MaildirName::parse(&r.name).base != MaildirName::parse(&m.key).base
+            {
+                continue;
+            }
+            out.push(CachedDerived {
+                uid: m.uid,
+                vsize: r.vsize,
+                envelope: r.envelope,
+                sort_key: r.sort_key,
+            });
+        }
+        out
     }
 
     fn save_cache(
