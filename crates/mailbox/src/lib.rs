@@ -67,8 +67,21 @@
 //!   when its UID still names the same file under the same UIDVALIDITY, and
 //!   a damaged file is ignored and rebuilt. [`Mailbox::derived`] keeps
 //!   other derived data in memory only.
-//! - Not yet: file system notification (IDLE polls at
-//!   [`MaildirOptions::poll_interval`]).
+//! - Changes by other processes: a Maildir mailbox watches `cur/` and
+//!   `new/` with inotify (the `notify` crate) and wakes IDLE at once;
+//!   polling at [`MaildirOptions::poll_interval`] goes on as a fallback
+//!   ([`MaildirStore::with_file_watch`] turns watching off).
+//! - Open: with `postroom-index` current (folder stamps unchanged and
+//!   older than 2 s) the message list comes from it alone; otherwise
+//!   `cur/` and `new/` are read and only files unknown to the index are
+//!   stat'ed. APPEND numbers the new file without reading the folder.
+//! - Streaming: [`Mailbox::open_message`] / [`Mailbox::open_message_crlf`]
+//!   read a message without holding it whole; [`pop3::Maildrop`] has
+//!   `open_exclusive` (`[IN-USE]` across processes), `uid`, `stored`,
+//!   `retr_reader` and a `\Seen`-at-RETR mode.
+//! - SEARCH TEXT/BODY match ASCII words on the stored bytes where that
+//!   equals matching the decoded text, decode otherwise, and use every
+//!   core for large mailboxes.
 //! - Maildir keeps INTERNALDATE as the file time: the zone of an APPEND
 //!   date is not kept (dates read back in UTC).
 
