@@ -20,6 +20,8 @@ const LIST: u8 = 4;
 const TAG: u8 = 8;
 const WORD: u8 = 16;
 const QUOTED: u8 = 32;
+/// A quoted-string character that is neither `"` nor `\\`.
+const QUOTED_PLAIN: u8 = 64;
 
 /// The class bits of every byte, computed once at compile time from the
 /// RFC 3501 §9 productions below.
@@ -52,6 +54,9 @@ static CLASS: [u8; 256] = {
         }
         if b >= 0x01 && b <= 0x7f && b != b'\r' && b != b'\n' {
             bits |= QUOTED;
+            if b != b'"' && b != b'\\' {
+                bits |= QUOTED_PLAIN;
+            }
         }
         t[i] = bits;
         i += 1;
@@ -110,10 +115,7 @@ pub(crate) fn has_nul(data: &[u8]) -> bool {
 /// A `String` from bytes the caller has checked to be ASCII. For the short
 /// tokens of IMAP this is cheaper than UTF-8 validation.
 pub(crate) fn ascii_string(bytes: &[u8]) -> String {
-    if bytes.len() > 32 {
-        return String::from_utf8_lossy(bytes).into_owned();
-    }
-    bytes.iter().map(|&b| char::from(b)).collect()
+    String::from_utf8_lossy(bytes).into_owned()
 }
 
 pub(crate) const MONTHS: [&str; 12] = [
@@ -205,12 +207,12 @@ impl<'a> Cursor<'a> {
         self.input[self.pos..].starts_with(b"\r\n")
     }
 
+    #[inline]
     fn take_while(&mut self, pred: impl Fn(u8) -> bool) -> &'a [u8] {
-        let start = self.pos;
-        while self.pos < self.input.len() && pred(self.input[self.pos]) {
-            self.pos += 1;
-        }
-        &self.input[start..self.pos]
+        let rest = &self.input[self.pos..];
+        let n = rest.iter().position(|&b| !pred(b)).unwrap_or(rest.len());
+        self.pos += n;
+        &rest[..n]
     }
 
     /// Bytes as ASCII text; only called on runs of ASCII characters.
@@ -322,17 +324,15 @@ impl<'a> Cursor<'a> {
         self.expect(b'"', "quoted string")?;
         let start = self.pos;
         // Fast path: no escapes.
-        while let Some(b) = self.peek() {
-            match b {
-                b'"' => {
-                    let s = &self.input[start..self.pos];
-                    self.pos += 1;
-                    return Ok(Cow::Borrowed(s));
-                }
-                b'\\' => break,
-                b if is_quoted_char(b) => self.pos += 1,
-                _ => return Err(self.err("7-bit text character or closing quote")),
+        self.take_while(|b| class(b, QUOTED_PLAIN));
+        match self.peek() {
+            Some(b'"') => {
+                let s = &self.input[start..self.pos];
+                self.pos += 1;
+                return Ok(Cow::Borrowed(s));
             }
+            Some(b'\\') => {}
+            _ => return Err(self.err("7-bit text character or closing quote")),
         }
         let mut out = self.input[start..self.pos].to_vec();
         loop {
@@ -439,6 +439,7 @@ impl<'a> Cursor<'a> {
 
     pub(crate) fn utf8(&self, start: usize, bytes: Cow<'a, [u8]>) -> PResult<String> {
         match bytes {
+            // Short ASCII (atoms, quoted strings): skip UTF-8 validation.
             Cow::Borrowed(b) => std::str::from_utf8(b)
                 .map(str::to_owned)
                 .map_err(|e| self.err_at(start + e.valid_up_to(), "UTF-8 text")),
