@@ -489,14 +489,18 @@ impl<'a> Cursor<'a> {
             }
             self.pos = start;
         }
-        let raw = self.astring_utf8()?;
+        let raw = self.astring()?;
         // Printable ASCII without `&` stands for itself (RFC 3501 §5.1.3):
         // no decoding needed.
-        if raw.bytes().all(|b| (0x20..0x7f).contains(&b) && b != b'&') {
-            return Ok(MailboxName::new(raw));
+        if raw.iter().all(|&b| (0x20..0x7f).contains(&b) && b != b'&') {
+            return Ok(MailboxName::new(ascii_string(&raw)));
         }
-        MailboxName::from_modified_utf7(&raw)
-            .map_err(|_| self.err_at(start, "mailbox name in modified UTF-7"))
+        // Anything else must be modified UTF-7, which is ASCII: 8-bit
+        // bytes (UTF-8 or not) make the name invalid, not the syntax.
+        std::str::from_utf8(&raw)
+            .ok()
+            .and_then(|raw| MailboxName::from_modified_utf7(raw).ok())
+            .ok_or_else(|| self.err_at(start, crate::error::INVALID_MAILBOX_NAME))
     }
 
     /// `list-mailbox = 1*list-char / string`, decoded from modified UTF-7.

@@ -40,6 +40,11 @@ pub struct ResponseParseOptions {
     pub lenient_8bit_text: bool,
     /// Accept (and drop) extension data in the non-extensible `BODY`.
     pub lenient_body_extensions: bool,
+    /// Accept (and drop) extended LIST data items other than `ACL` and
+    /// `MYRIGHTS` (Courier sends more item kinds in some versions;
+    /// `acl-quota.md` B.3). Their values may be any nesting of lists,
+    /// atoms, numbers, strings and `NIL`.
+    pub lenient_unknown_list_items: bool,
 }
 
 impl Default for ResponseParseOptions {
@@ -51,6 +56,7 @@ impl Default for ResponseParseOptions {
             lenient_nil_encoding: false,
             lenient_8bit_text: false,
             lenient_body_extensions: false,
+            lenient_unknown_list_items: false,
         }
     }
 }
@@ -64,6 +70,7 @@ impl ResponseParseOptions {
             lenient_nil_encoding: true,
             lenient_8bit_text: true,
             lenient_body_extensions: true,
+            lenient_unknown_list_items: true,
             ..ResponseParseOptions::default()
         }
     }
@@ -292,8 +299,8 @@ fn untagged(c: &mut Cursor<'_>, o: &ResponseParseOptions) -> PResult<Response> {
     }
     let data = match w {
         b"CAPABILITY" => Data::Capability(atoms(c, true)?),
-        b"LIST" => Data::List(list_data(c)?),
-        b"LSUB" => Data::Lsub(list_data(c)?),
+        b"LIST" => Data::List(list_data(c, o)?),
+        b"LSUB" => Data::Lsub(list_data(c, o)?),
         b"STATUS" => {
             c.sp()?;
             let mailbox = c.mailbox()?;
@@ -453,7 +460,7 @@ fn delimiter(c: &mut Cursor<'_>) -> PResult<Option<char>> {
     }
 }
 
-fn list_data(c: &mut Cursor<'_>) -> PResult<ListData> {
+fn list_data(c: &mut Cursor<'_>, o: &ResponseParseOptions) -> PResult<ListData> {
     c.sp()?;
     let attributes = c.paren_list(true, |c| {
         c.expect(b'\\', "'\\' and attribute")?;
@@ -468,7 +475,7 @@ fn list_data(c: &mut Cursor<'_>) -> PResult<ListData> {
     if c.eat(b' ') {
         // Courier ACL2 extended data: (("ACL" ((id rights)...))("MYRIGHTS" r)),
         // items written next to each other (acl-quota.md B.3).
-        extended = juxtaposed(c, |c| {
+        let items = juxtaposed(c, |c| {
             c.expect(b'(', "'('")?;
             let at = c.pos;
             let name = c.astring_utf8()?;
@@ -488,12 +495,17 @@ fn list_data(c: &mut Cursor<'_>) -> PResult<ListData> {
                 }
             } else if name.eq_ignore_ascii_case("MYRIGHTS") {
                 ListExtended::MyRights(rights(c)?)
+            } else if o.lenient_unknown_list_items {
+                skip_value(c, o.max_depth)?;
+                c.expect(b')', "')'")?;
+                return Ok(None);
             } else {
                 return Err(c.err_at(at, "ACL or MYRIGHTS extended data"));
             };
             c.expect(b')', "')'")?;
-            Ok(item)
+            Ok(Some(item))
         })?;
+        extended = items.into_iter().flatten().collect();
     }
     Ok(ListData {
         attributes,
@@ -501,6 +513,51 @@ fn list_data(c: &mut Cursor<'_>) -> PResult<ListData> {
         mailbox,
         extended,
     })
+}
+
+/// Skips one value of unknown meaning: an atom, number, `NIL`, string or
+/// a parenthesised list of values, nested at most `max_depth` deep
+/// (without recursion).
+fn skip_value(c: &mut Cursor<'_>, max_depth: usize) -> PResult<()> {
+    let mut depth = 0usize;
+    loop {
+        match c.peek() {
+            Some(b'(') => {
+                if depth >= max_depth {
+                    return Err(c.err("value nested less deeply"));
+                }
+                depth += 1;
+                c.pos += 1;
+                continue;
+            }
+            Some(b')') if depth > 0 => {
+                c.pos += 1;
+                depth -= 1;
+            }
+            Some(b' ') if depth > 0 => {
+                c.pos += 1;
+                continue;
+            }
+            Some(b'"' | b'{') => {
+                c.string()?;
+            }
+            _ => {
+                let start = c.pos;
+                while c
+                    .peek()
+                    .is_some_and(|b| crate::lexer::is_list_char(b) || b == b'\\')
+                {
+                    c.pos += 1;
+                }
+                if c.pos == start {
+                    return Err(c.err("value"));
+                }
+            }
+        }
+        if depth == 0 {
+            return Ok(());
+        }
+    }
 }
 
 /// `"(" item *([SP] item) ")"`: Courier writes parenthesised items with
