@@ -115,7 +115,10 @@ pub(crate) fn has_nul(data: &[u8]) -> bool {
 /// A `String` from bytes the caller has checked to be ASCII. For the short
 /// tokens of IMAP this is cheaper than UTF-8 validation.
 pub(crate) fn ascii_string(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
+    match std::str::from_utf8(bytes) {
+        Ok(s) => s.to_owned(),
+        Err(_) => String::from_utf8_lossy(bytes).into_owned(),
+    }
 }
 
 pub(crate) const MONTHS: [&str; 12] = [
