@@ -760,6 +760,20 @@ pub(crate) struct Upper {
 }
 
 impl Upper {
+    /// `w` upper-cased (ASCII); empty when longer than the buffer.
+    pub(crate) fn of(w: &[u8]) -> Upper {
+        let mut u = Upper {
+            buf: [0; 24],
+            len: 0,
+        };
+        if w.len() <= u.buf.len() {
+            u.buf[..w.len()].copy_from_slice(w);
+            u.buf[..w.len()].make_ascii_uppercase();
+            u.len = w.len();
+        }
+        u
+    }
+
     /// The upper-cased word (ASCII letters, digits, `.` and `-`).
     pub(crate) fn as_bytes(&self) -> &[u8] {
         &self.buf[..self.len]

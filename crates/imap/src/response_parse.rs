@@ -171,12 +171,18 @@ fn resp_text(c: &mut Cursor<'_>) -> PResult<(Option<Code>, String)> {
 fn bracket_code(c: &mut Cursor<'_>) -> PResult<Code> {
     c.expect(b'[', "'['")?;
     let at = c.pos;
-    let name = c.atom()?.to_ascii_uppercase();
-    if let Some((_, code)) = SIMPLE_CODES.iter().find(|(n, _)| *n == name) {
+    let name = c.atom()?;
+    // Upper-cased on the stack; codes longer than 24 bytes are none of
+    // the known ones and come back empty.
+    let upper = crate::lexer::Upper::of(name.as_bytes());
+    if let Some((_, code)) = SIMPLE_CODES
+        .iter()
+        .find(|(n, _)| n.as_bytes() == upper.as_bytes())
+    {
         c.expect(b']', "']'")?;
         return Ok(code.clone());
     }
-    let code = match name.as_bytes() {
+    let code = match upper.as_bytes() {
         b"BADCHARSET" => {
             let list = if c.eat(b' ') {
                 c.paren_list(false, Cursor::astring_utf8)?
@@ -193,7 +199,7 @@ fn bracket_code(c: &mut Cursor<'_>) -> PResult<Code> {
         b"UIDNEXT" | b"UIDVALIDITY" | b"UNSEEN" => {
             c.sp()?;
             let n = c.nz_number()?;
-            match name.as_bytes() {
+            match upper.as_bytes() {
                 b"UIDNEXT" => Code::UidNext(n),
                 b"UIDVALIDITY" => Code::UidValidity(n),
                 _ => Code::Unseen(n),
@@ -224,7 +230,7 @@ fn bracket_code(c: &mut Cursor<'_>) -> PResult<Code> {
             Code::MyRights(rights(c)?)
         }
         _ => {
-            let name = Atom::new(name).ok_or_else(|| c.err_at(at, "atom"))?;
+            let name = Atom::new(name.to_ascii_uppercase()).ok_or_else(|| c.err_at(at, "atom"))?;
             let text = if c.eat(b' ') {
                 Some(c.text_until(b']')?)
             } else {
