@@ -11,6 +11,7 @@
 //! | [`access`] | `postroom-access` | ACL (RFC 4314, ACL2=UNION) and quota policy, `courierimapacl` and `maildirsize` formats |
 //! | [`pop3`] | `postroom-pop3` | the sans-IO POP3 codec, both directions, with streamed dot-stuffing |
 //! | [`sort`] | `postroom-sort` | RFC 5256 SORT and THREAD (ORDEREDSUBJECT, REFERENCES) over plain records |
+//! | [`imap`] | `postroom-imap` | IMAP4rev1 codec: framer, parsers, encoders, sans-IO server and client connections |
 //!
 //! Each member crate is also usable on its own; depend on it directly to keep
 //! the dependency tree small.
@@ -25,4 +26,5 @@
 pub use postroom_access as access;
 pub use postroom_pop3 as pop3;
 pub use postroom_sort as sort;
+pub use postroom_imap as imap;
 pub use postroom_types as types;
