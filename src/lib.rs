@@ -13,6 +13,7 @@
 //! | [`pop3`] | `postroom-pop3` | the sans-IO POP3 codec, both directions, with streamed dot-stuffing |
 //! | [`sort`] | `postroom-sort` | RFC 5256 SORT and THREAD (ORDEREDSUBJECT, REFERENCES) over plain records |
 //! | [`imap`] | `postroom-imap` | IMAP4rev1 codec: framer, parsers, encoders, sans-IO server and client connections |
+//! | [`server`] | `postroom-server` | user database (Dovecot passwd-file); with the `tokio` feature the connection driver, listeners and TLS |
 //!
 //! Each member crate is also usable on its own; depend on it directly to keep
 //! the dependency tree small.
@@ -29,4 +30,5 @@ pub use postroom_mailbox as mailbox;
 pub use postroom_pop3 as pop3;
 pub use postroom_sort as sort;
 pub use postroom_imap as imap;
+pub use postroom_server as server;
 pub use postroom_types as types;
