@@ -90,6 +90,7 @@ pub struct Framer {
     limits: Limits,
     authenticated: bool,
     literals: bool,
+    literal_minus: bool,
     buf: Vec<u8>,
     /// Start of the current message in `buf`.
     start: usize,
@@ -116,6 +117,7 @@ impl Framer {
             limits,
             authenticated: false,
             literals: true,
+            literal_minus: false,
             buf: Vec::new(),
             start: 0,
             line_start: 0,
@@ -136,6 +138,12 @@ impl Framer {
     /// literal is bounded by `max_unauthenticated_literal`.
     pub fn set_authenticated(&mut self, authenticated: bool) {
         self.authenticated = authenticated;
+    }
+
+    /// Server side, LITERAL- (RFC 7888 §5): `{n+}` literals above 4096
+    /// bytes are refused (skipped, then answered `BAD [TOOBIG]`).
+    pub fn set_literal_minus(&mut self, literal_minus: bool) {
+        self.literal_minus = literal_minus;
     }
 
     /// Whether `{n}` at a line end announces a literal. Off while reading
@@ -305,7 +313,10 @@ impl Framer {
                 error,
             });
         }
-        let limit = self.literal_limit();
+        let mut limit = self.literal_limit();
+        if non_sync && self.literal_minus && self.side == Side::Server {
+            limit = limit.min(4096);
+        }
         let total = self.message_literals.saturating_add(size64);
         let error = if size64 > limit {
             Some(FrameError::LiteralTooLarge {
@@ -653,6 +664,34 @@ mod tests {
         let rest = drain(&mut f);
         assert_eq!(refused, 1);
         assert_eq!(rest, vec![Ok(b"a2 NOOP\r\n".to_vec())]);
+    }
+
+    #[test]
+    fn literal_minus_bounds_non_synchronizing_literals() {
+        let mut f = server(true);
+        f.set_literal_minus(true);
+        f.push(b"a1 APPEND x {4096+}\r\n");
+        assert_eq!(f.poll(), None);
+        let mut f = server(true);
+        f.set_literal_minus(true);
+        f.push(b"a1 APPEND x {4097+}\r\n");
+        f.push(&[b'x'; 4097]);
+        f.push(b"\r\n");
+        assert!(matches!(
+            f.poll(),
+            Some(Frame::Refused {
+                error: FrameError::LiteralTooLarge {
+                    limit: 4096,
+                    synchronizing: false,
+                    ..
+                },
+                ..
+            })
+        ));
+        let mut f = server(true);
+        f.set_literal_minus(true);
+        f.push(b"a1 APPEND x {4097}\r\n");
+        assert_eq!(f.poll(), Some(Frame::NeedContinuation { size: 4097 }));
     }
 
     #[test]

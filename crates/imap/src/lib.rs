@@ -2,8 +2,8 @@
 //!
 //! The IMAP4rev1 codec of postroom (RFC 3501), both directions, with the
 //! extensions postroom advertises: UIDPLUS, NAMESPACE, SORT and THREAD,
-//! QUOTA, IDLE, ACL (RFC 4314 and Courier's ACL2 forms), LITERAL+ (and
-//! LITERAL- when sending), SASL-IR, ENABLE, UNSELECT, MOVE and ID.
+//! QUOTA, IDLE, ACL (RFC 4314 and Courier's ACL2 forms), LITERAL+ and
+//! LITERAL-, SASL-IR, ENABLE, UNSELECT, MOVE and ID.
 //!
 //! This crate performs no I/O and reads no clock: bytes and time go in,
 //! events and bytes come out.

@@ -546,7 +546,9 @@ fn namespace(c: &mut Cursor<'_>) -> PResult<Vec<NamespaceDescription>> {
 /// recursion.
 fn thread(c: &mut Cursor<'_>, max_depth: usize) -> PResult<Thread> {
     let mut tokens = Vec::new();
-    let mut depth = 0usize;
+    // Per open list: how many nested lists it holds (RFC 5256 §4
+    // `thread-nested = 2*thread-list`: never exactly one).
+    let mut nested: Vec<usize> = Vec::new();
     let start = c.pos;
     if c.eat(b' ') && c.peek() != Some(b'(') {
         return Err(c.err("'('"));
@@ -554,19 +556,26 @@ fn thread(c: &mut Cursor<'_>, max_depth: usize) -> PResult<Thread> {
     loop {
         match c.peek() {
             Some(b'(') => {
-                if depth >= max_depth {
+                if nested.len() >= max_depth {
                     return Err(c.err("thread nested less deeply"));
                 }
-                depth += 1;
+                if let Some(n) = nested.last_mut() {
+                    *n += 1;
+                }
+                nested.push(0);
                 c.pos += 1;
                 tokens.push(ThreadToken::Open);
             }
-            Some(b')') if depth > 0 => {
-                depth -= 1;
+            Some(b')') if !nested.is_empty() => {
+                if nested.pop() == Some(1) {
+                    return Err(c.err(
+                        "a second nested thread list (a single child is written as a chain)",
+                    ));
+                }
                 c.pos += 1;
                 tokens.push(ThreadToken::Close);
             }
-            Some(b'0'..=b'9') if depth > 0 => {
+            Some(b'0'..=b'9') if !nested.is_empty() => {
                 tokens.push(ThreadToken::Message(c.nz_number()?));
                 // Between numbers, and between a number and a nested list,
                 // exactly one SP.
@@ -577,7 +586,7 @@ fn thread(c: &mut Cursor<'_>, max_depth: usize) -> PResult<Thread> {
                     }
                 }
             }
-            _ if depth == 0 => break,
+            _ if nested.is_empty() => break,
             _ => return Err(c.err("message number, '(' or ')'")),
         }
     }

@@ -36,8 +36,11 @@ pub struct ServerConfig {
     pub limits: Limits,
     /// The greeting (`* OK ...`, `* PREAUTH ...` or `* BYE ...`).
     pub greeting: StatusResponse,
-    /// Whether `{n+}` literals are accepted (advertise `LITERAL+`).
+    /// Whether `{n+}` literals are accepted (advertise `LITERAL+`, or
+    /// `LITERAL-` with [`ServerConfig::literal_minus`]).
     pub literal_plus: bool,
+    /// LITERAL- (RFC 7888 §5): `{n+}` only up to 4096 bytes.
+    pub literal_minus: bool,
     /// Whether STARTTLS may be used (the connection is not yet TLS).
     pub starttls: bool,
     /// Whether the connection runs AUTHENTICATE PLAIN and LOGIN itself and
@@ -62,6 +65,7 @@ impl ServerConfig {
                 "IMAP4rev1 server ready",
             ),
             literal_plus: true,
+            literal_minus: false,
             starttls: false,
             builtin_sasl: true,
             autologout: Duration::from_secs(30 * 60),
@@ -237,8 +241,10 @@ impl ServerConnection {
             max_depth: config.limits.max_depth,
             non_sync_literals: config.literal_plus,
         };
+        let mut framer = Framer::new(Side::Server, config.limits.clone());
+        framer.set_literal_minus(config.literal_minus);
         let mut conn = ServerConnection {
-            framer: Framer::new(Side::Server, config.limits.clone()),
+            framer,
             parse_options,
             state: State::NotAuthenticated,
             pending: Pending::None,

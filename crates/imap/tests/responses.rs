@@ -424,6 +424,9 @@ fn extension_data_responses() {
     exact(b"* THREAD (166)(167)(168)(169)(172)(170)(171)(173)(174 (175)(176)(178)(181)(180))(179)(177 (183)(182)(188)(184)(185)(186)(187)(189))(190)(191)(192)(193)(194 195)(196 (197)(198))(199)(200 202)(201)(203)(204)(205)(206 207)(208)\r\n");
     assert_eq!(data(exact(b"* THREAD\r\n")), Data::Thread(Thread::new()));
     strict_error(b"* THREAD ()\r\n");
+    // Found by the imap_response fuzz target: a single nested list.
+    strict_error(b"* THREAD ((6))\r\n");
+    strict_error(b"* THREAD (1 (2))\r\n");
     strict_error(b"* THREAD (1 (2)\r\n");
     strict_error(b"* THREAD (1)) \r\n");
     // RFC 2087.
@@ -630,4 +633,26 @@ fn eight_bit_text_is_strict_error_and_lenient_utf8() {
     let (r, _) = decode_with(input, &ResponseParseOptions::lenient()).unwrap();
     assert_eq!(status(r).text, "\u{78d}eady");
     strict_error("a1 NO [X-Y caf\u{e9}] t\r\n".as_bytes());
+}
+
+/// A `* SEARCH` over 100k messages is one ~700 KB line: within the client's
+/// line cap, beyond the server's.
+#[test]
+fn large_search_response_fits_the_client_cap() {
+    let mut line = b"* SEARCH".to_vec();
+    for i in 1..=100_000u32 {
+        line.extend_from_slice(format!(" {}", i + 1_000_000).as_bytes());
+    }
+    line.extend_from_slice(b"\r\n");
+    assert!(line.len() > 700_000);
+    let (r, _) = decode_with(&line, &ResponseParseOptions::default()).unwrap();
+    assert!(matches!(data(r), Data::Search(v) if v.len() == 100_000));
+    assert!(matches!(
+        decode_response(
+            &line,
+            &Limits::imap_server(),
+            &ResponseParseOptions::default()
+        ),
+        Err(DecodeError::Frame(_))
+    ));
 }

@@ -572,3 +572,171 @@ fn preauth_greeting() {
     assert!(h.out().starts_with("* PREAUTH"));
     assert_eq!(h.conn.state(), State::Authenticated);
 }
+
+/// RFC 3501 §8: the sample session, replayed through the server
+/// connection; the server's bytes must be exactly the RFC's.
+#[test]
+fn rfc3501_section8_sample_session() {
+    use postroom_imap::response::{FetchItem, Response, StatusResponse};
+    use postroom_types::{Flag, FlagFetch, FlagPerm};
+    use std::num::NonZeroU32;
+
+    let nz = |n| NonZeroU32::new(n).unwrap();
+    let mut config = config();
+    config.greeting = StatusResponse::untagged(StatusKind::Ok, None, "IMAP4rev1 Service Ready");
+    let mut conn = ServerConnection::new(config);
+    let mut transcript = Vec::new();
+    conn.poll_transmit(&mut transcript);
+    let next = |conn: &mut ServerConnection, input: &[u8]| {
+        conn.handle_input(input);
+        match conn.poll_event() {
+            Some(ServerEvent::Command { tag, command }) => (tag, command),
+            other => panic!("{other:?}"),
+        }
+    };
+    let (t, _) = next(&mut conn, b"a001 login mrc secret\r\n");
+    conn.complete(&t, StatusKind::Ok, None, "LOGIN completed");
+    let (t, _) = next(&mut conn, b"a002 select inbox\r\n");
+    let flags = vec![
+        Flag::Answered,
+        Flag::Flagged,
+        Flag::Deleted,
+        Flag::Seen,
+        Flag::Draft,
+    ];
+    conn.respond_data(Data::Exists(18));
+    conn.respond_data(Data::Recent(2));
+    let ok = |code, text: &str| {
+        Response::Status(StatusResponse::untagged(StatusKind::Ok, Some(code), text))
+    };
+    conn.respond(&ok(
+        Code::Unseen(nz(17)),
+        "Message 17 is the first unseen message",
+    ));
+    conn.respond(&ok(Code::UidValidity(nz(3857529045)), "UIDs valid"));
+    conn.respond_data(Data::Flags(flags.clone()));
+    conn.respond(&ok(
+        Code::PermanentFlags(vec![
+            FlagPerm::Flag(Flag::Deleted),
+            FlagPerm::Flag(Flag::Seen),
+            FlagPerm::AnyKeyword,
+        ]),
+        "Limited",
+    ));
+    conn.complete(
+        &t,
+        StatusKind::Ok,
+        Some(Code::ReadWrite),
+        "SELECT completed",
+    );
+    let (t, _) = next(&mut conn, b"a003 fetch 12 full\r\n");
+    let envelope = postroom_types::Envelope {
+        date: Some(b"Wed, 17 Jul 1996 02:23:25 -0700 (PDT)".to_vec()),
+        subject: Some(b"IMAP4rev1 WG mtg summary and minutes".to_vec()),
+        from: vec![postroom_types::Address::new(
+            Some(b"Terry Gray"),
+            b"gray",
+            b"cac.washington.edu",
+        )],
+        sender: vec![postroom_types::Address::new(
+            Some(b"Terry Gray"),
+            b"gray",
+            b"cac.washington.edu",
+        )],
+        reply_to: vec![postroom_types::Address::new(
+            Some(b"Terry Gray"),
+            b"gray",
+            b"cac.washington.edu",
+        )],
+        to: vec![postroom_types::Address::new(
+            None,
+            b"imap",
+            b"cac.washington.edu",
+        )],
+        cc: vec![
+            postroom_types::Address::new(None, b"minutes", b"CNRI.Reston.VA.US"),
+            postroom_types::Address::new(Some(b"John Klensin"), b"KLENSIN", b"MIT.EDU"),
+        ],
+        bcc: vec![],
+        in_reply_to: None,
+        message_id: Some(b"<B27397-0100000@cac.washington.edu>".to_vec()),
+    };
+    let body = postroom_types::BodyStructure::Single {
+        part: postroom_types::SinglePart {
+            media_type: "TEXT".into(),
+            media_subtype: "PLAIN".into(),
+            fields: postroom_types::BodyFields {
+                params: vec![("CHARSET".into(), "US-ASCII".into())],
+                id: None,
+                description: None,
+                encoding: "7BIT".into(),
+                octets: 3028,
+            },
+            kind: postroom_types::SinglePartKind::Text { lines: 92 },
+        },
+        extension: None,
+    };
+    conn.respond_data(Data::Fetch {
+        seq: nz(12),
+        items: vec![
+            FetchItem::Flags(vec![FlagFetch::Flag(Flag::Seen)]),
+            FetchItem::InternalDate(
+                postroom_types::InternalDate::parse_imap("17-Jul-1996 02:44:25 -0700").unwrap(),
+            ),
+            FetchItem::Rfc822Size(4286),
+            FetchItem::Envelope(Box::new(envelope)),
+            FetchItem::Body(Box::new(body)),
+        ],
+    });
+    conn.complete(&t, StatusKind::Ok, None, "FETCH completed");
+    let (t, _) = next(&mut conn, b"a004 fetch 12 body[header]\r\n");
+    let header = b"Date: Wed, 17 Jul 1996 02:23:25 -0700 (PDT)\r\n\r\n".to_vec();
+    conn.respond_data(Data::Fetch {
+        seq: nz(12),
+        items: vec![FetchItem::BodySection {
+            section: postroom_imap::command::Section {
+                part: vec![],
+                text: Some(postroom_imap::command::SectionText::Header),
+            },
+            origin: None,
+            data: Some(header),
+        }],
+    });
+    conn.complete(&t, StatusKind::Ok, None, "FETCH completed");
+    let (t, _) = next(&mut conn, b"a005 store 12 +flags \\deleted\r\n");
+    conn.respond_data(Data::Fetch {
+        seq: nz(12),
+        items: vec![FetchItem::Flags(vec![
+            FlagFetch::Flag(Flag::Seen),
+            FlagFetch::Flag(Flag::Deleted),
+        ])],
+    });
+    conn.complete(&t, StatusKind::Ok, None, "+FLAGS completed");
+    let (t, _) = next(&mut conn, b"a006 logout\r\n");
+    conn.respond(&Response::Status(StatusResponse::untagged(
+        StatusKind::Bye,
+        None,
+        "IMAP4rev1 server terminating connection",
+    )));
+    conn.complete(&t, StatusKind::Ok, None, "LOGOUT completed");
+    conn.poll_transmit(&mut transcript);
+    let expected = "* OK IMAP4rev1 Service Ready\r\n\
+a001 OK LOGIN completed\r\n\
+* 18 EXISTS\r\n\
+* 2 RECENT\r\n\
+* OK [UNSEEN 17] Message 17 is the first unseen message\r\n\
+* OK [UIDVALIDITY 3857529045] UIDs valid\r\n\
+* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft)\r\n\
+* OK [PERMANENTFLAGS (\\Deleted \\Seen \\*)] Limited\r\n\
+a002 OK [READ-WRITE] SELECT completed\r\n\
+* 12 FETCH (FLAGS (\\Seen) INTERNALDATE \"17-Jul-1996 02:44:25 -0700\" RFC822.SIZE 4286 ENVELOPE (\"Wed, 17 Jul 1996 02:23:25 -0700 (PDT)\" \"IMAP4rev1 WG mtg summary and minutes\" ((\"Terry Gray\" NIL \"gray\" \"cac.washington.edu\")) ((\"Terry Gray\" NIL \"gray\" \"cac.washington.edu\")) ((\"Terry Gray\" NIL \"gray\" \"cac.washington.edu\")) ((NIL NIL \"imap\" \"cac.washington.edu\")) ((NIL NIL \"minutes\" \"CNRI.Reston.VA.US\")(\"John Klensin\" NIL \"KLENSIN\" \"MIT.EDU\")) NIL NIL \"<B27397-0100000@cac.washington.edu>\") BODY (\"TEXT\" \"PLAIN\" (\"CHARSET\" \"US-ASCII\") NIL NIL \"7BIT\" 3028 92))\r\n\
+a003 OK FETCH completed\r\n\
+* 12 FETCH (BODY[HEADER] {47}\r\nDate: Wed, 17 Jul 1996 02:23:25 -0700 (PDT)\r\n\r\n)\r\n\
+a004 OK FETCH completed\r\n\
+* 12 FETCH (FLAGS (\\Seen \\Deleted))\r\n\
+a005 OK +FLAGS completed\r\n\
+* BYE IMAP4rev1 server terminating connection\r\n\
+a006 OK LOGOUT completed\r\n";
+    assert_eq!(String::from_utf8(transcript).unwrap(), expected);
+    assert!(conn.is_closed());
+}
