@@ -57,9 +57,13 @@
 //! - ACLs: [`MaildirStore::read_acl_file`] / [`MaildirStore::write_acl_file`]
 //!   keep each folder's `courierimapacl` bytes; parsing is
 //!   `postroom-access`'s.
-//! - Not yet: a persisted per-mailbox cache of parsed headers and sort keys
-//!   (every FETCH of ENVELOPE/BODYSTRUCTURE parses the message), file
-//!   system notification (IDLE polls at [`MaildirOptions::poll_interval`]).
+//! - Caching: [`Mailbox::content`] keeps recently parsed messages and
+//!   [`Mailbox::derived`] keeps per-message derived data (the seam for
+//!   `postroom-sort` key records) in memory, shared by all sessions; nothing
+//!   is persisted yet, so a restart re-reads messages on first use.
+//! - Not yet: file system notification (IDLE polls at
+//!   [`MaildirOptions::poll_interval`]); reading Courier's
+//!   `courierpop3dsizelist` (POP3 UIDLs are Dovecot-style UID+UIDVALIDITY).
 //! - Maildir keeps INTERNALDATE as the file time: the zone of an APPEND
 //!   date is not kept (dates read back in UTC).
 

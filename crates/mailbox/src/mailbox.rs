@@ -1,6 +1,7 @@
 //! [`Mailbox`]: the shared, process-wide handle of one open mailbox.
 
-use std::collections::BTreeSet;
+use std::any::{Any, TypeId};
+use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -8,7 +9,18 @@ use postroom_types::{InternalDate, MailboxName, Uid, UidValidity};
 
 use crate::error::{MailboxError, Result};
 use crate::flags::{FlagSet, StoreMode};
-use crate::message::crlf_size;
+use crate::message::{Message, crlf_size};
+
+/// Parsed messages kept per mailbox (most recently used).
+const PARSED_KEPT: usize = 32;
+
+type Derived = HashMap<(u32, TypeId), Arc<dyn Any + Send + Sync>>;
+
+#[derive(Default)]
+struct Caches {
+    parsed: VecDeque<(u32, Arc<Message>)>,
+    derived: Derived,
+}
 
 /// One message as the mailbox knows it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -104,6 +116,7 @@ pub struct Mailbox {
     inner: Mutex<Inner>,
     changed: Condvar,
     poll_interval: Duration,
+    caches: Mutex<Caches>,
 }
 
 impl std::fmt::Debug for Mailbox {
@@ -138,6 +151,7 @@ impl Mailbox {
             inner: Mutex::new(inner),
             changed: Condvar::new(),
             poll_interval,
+            caches: Mutex::new(Caches::default()),
         }))
     }
 
@@ -328,6 +342,7 @@ impl Mailbox {
             let _ = backend.save_keywords(msgs);
         }
         drop(inner);
+        self.forget_cached(&removed.iter().map(|u| u.get()).collect::<Vec<_>>());
         self.changed.notify_all();
         result.map(|()| removed)
     }
@@ -376,6 +391,64 @@ impl Mailbox {
             .find(uid.get())
             .ok_or(MailboxError::NoSuchMessage(uid.get()))?;
         inner.backend.read(&inner.msgs[i])
+    }
+
+    /// The parsed message (CRLF form and MIME structure), shared by every
+    /// session; the most recently used ones are kept parsed.
+    pub fn content(&self, uid: Uid) -> Result<Arc<Message>> {
+        if let Some(m) = self
+            .caches()
+            .parsed
+            .iter()
+            .find(|(u, _)| *u == uid.get())
+            .map(|(_, m)| Arc::clone(m))
+        {
+            return Ok(m);
+        }
+        let parsed = Arc::new(Message::parse(&self.raw(uid)?));
+        let mut c = self.caches();
+        c.parsed.retain(|(u, _)| *u != uid.get());
+        if c.parsed.len() >= PARSED_KEPT {
+            c.parsed.pop_front();
+        }
+        c.parsed.push_back((uid.get(), Arc::clone(&parsed)));
+        Ok(parsed)
+    }
+
+    /// Data derived from a message's content, computed once and kept while
+    /// the message exists, shared by all sessions: the place for
+    /// `postroom-sort` key records, envelopes and the like (one value per
+    /// type and message). Not persisted yet.
+    pub fn derived<T: Any + Send + Sync>(
+        &self,
+        uid: Uid,
+        compute: impl FnOnce(&Message) -> T,
+    ) -> Result<Arc<T>> {
+        let key = (uid.get(), TypeId::of::<T>());
+        if let Some(v) = self.caches().derived.get(&key) {
+            if let Ok(v) = Arc::clone(v).downcast::<T>() {
+                return Ok(v);
+            }
+        }
+        let content = self.content(uid)?;
+        let value = Arc::new(compute(&content));
+        let mut c = self.caches();
+        if self.lock().find(uid.get()).is_some() {
+            c.derived
+                .insert(key, Arc::clone(&value) as Arc<dyn Any + Send + Sync>);
+        }
+        Ok(value)
+    }
+
+    fn caches(&self) -> MutexGuard<'_, Caches> {
+        // Cache contents stay valid whatever a panicking holder did.
+        self.caches.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn forget_cached(&self, uids: &[u32]) {
+        let mut c = self.caches();
+        c.parsed.retain(|(u, _)| !uids.contains(u));
+        c.derived.retain(|(u, _), _| !uids.contains(u));
     }
 
     /// RFC822.SIZE: octets with CRLF line ends (RFC 3501 §2.3.4), computed

@@ -27,7 +27,7 @@ struct Ctx<'a> {
     largest_seq: u32,
     largest_uid: u32,
     size: Option<u64>,
-    content: Option<Option<Message>>,
+    content: Option<Option<std::sync::Arc<Message>>>,
 }
 
 impl Ctx<'_> {
@@ -45,15 +45,10 @@ impl Ctx<'_> {
 
     fn content(&mut self) -> Option<&Message> {
         if self.content.is_none() {
-            let parsed = self
-                .session
-                .mailbox()
-                .raw(self.view.uid)
-                .ok()
-                .map(|r| Message::parse(&r));
+            let parsed = self.session.mailbox().content(self.view.uid).ok();
             self.content = Some(parsed);
         }
-        self.content.as_ref().and_then(Option::as_ref)
+        self.content.as_ref().and_then(Option::as_deref)
     }
 
     fn header_contains(&mut self, name: &str, needle: &str) -> bool {

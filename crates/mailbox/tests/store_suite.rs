@@ -256,3 +256,35 @@ fn handles_are_shared() {
         assert!(Arc::ptr_eq(&a, &b));
     });
 }
+
+#[test]
+fn derived_data_is_computed_once_and_dropped_with_the_message() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    both(|s| {
+        let mb = s.open(&n("INBOX")).unwrap();
+        let u = mb
+            .append(b"Subject: cached\r\n\r\nx\r\n", &FlagSet::new(), None)
+            .unwrap();
+        let calls = AtomicUsize::new(0);
+        let subject = |m: &postroom_mailbox::message::Message| {
+            calls.fetch_add(1, Ordering::Relaxed);
+            m.envelope().subject
+        };
+        let a = mb.derived(u, subject).unwrap();
+        let b = mb.derived(u, subject).unwrap();
+        assert_eq!(a.as_deref(), Some(&b"cached"[..]));
+        assert!(Arc::ptr_eq(&a, &b));
+        assert_eq!(calls.load(Ordering::Relaxed), 1);
+        assert!(Arc::ptr_eq(
+            &mb.content(u).unwrap(),
+            &mb.content(u).unwrap()
+        ));
+        mb.store(&[u], StoreMode::Add, &FlagSet::from_flags(&[Flag::Deleted]))
+            .unwrap();
+        mb.expunge(None).unwrap();
+        assert!(matches!(
+            mb.derived(u, subject),
+            Err(MailboxError::NoSuchMessage(_))
+        ));
+    });
+}
