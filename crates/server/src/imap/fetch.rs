@@ -1,0 +1,328 @@
+//! FETCH, SEARCH, SORT and THREAD on the selected mailbox.
+
+use std::num::NonZeroU32;
+
+use postroom_access::policy;
+use postroom_imap::command::{
+    FetchAttribute, FetchItems, Section, SectionText, SortCriterion, SortKey, ThreadAlgorithm,
+};
+use postroom_imap::response::{Code, Data, FetchItem};
+use postroom_mailbox::message::{self, Message};
+use postroom_sort::{KeyRecord, RawMessage};
+use postroom_types::{SearchKey, SequenceSet, Uid};
+
+use super::{CmdResult, Fail, Selected, Session, bad, no_code, nz, ok, store_error};
+
+fn bad_charset() -> Fail {
+    no_code(
+        Code::BadCharset(vec!["US-ASCII".into(), "UTF-8".into()]),
+        "unsupported charset",
+    )
+}
+
+fn mailbox_section(s: &Section) -> message::Section {
+    message::Section {
+        part: s.part.iter().map(|p| p.get()).collect(),
+        text: s.text.as_ref().map(|t| match t {
+            SectionText::Header => message::SectionText::Header,
+            SectionText::HeaderFields(f) => message::SectionText::HeaderFields(f.clone()),
+            SectionText::HeaderFieldsNot(f) => message::SectionText::HeaderFieldsNot(f.clone()),
+            SectionText::Text => message::SectionText::Text,
+            SectionText::Mime => message::SectionText::Mime,
+        }),
+    }
+}
+
+impl Session {
+    pub(super) fn fetch(&mut self, uid: bool, set: &SequenceSet, items: &FetchItems) -> CmdResult {
+        let sel = self.selected_mut()?;
+        if !uid && sel.view.out_of_range(set) {
+            return Err(bad("message sequence number out of range"));
+        }
+        let mut attrs = items.attributes();
+        if uid && !attrs.contains(&FetchAttribute::Uid) {
+            // RFC 3501 §6.4.8: UID FETCH always returns the UID.
+            attrs.insert(0, FetchAttribute::Uid);
+        }
+        let sets_seen = attrs.iter().any(|a| {
+            matches!(
+                a,
+                FetchAttribute::Rfc822
+                    | FetchAttribute::Rfc822Text
+                    | FetchAttribute::BodySection { peek: false, .. }
+            )
+        });
+        let may_set_seen =
+            sets_seen && !sel.view.is_read_only() && policy::fetch_may_set_seen(sel.rights);
+        let needs_raw = attrs.iter().any(|a| {
+            matches!(
+                a,
+                FetchAttribute::Envelope
+                    | FetchAttribute::Body
+                    | FetchAttribute::BodyStructure
+                    | FetchAttribute::Rfc822
+                    | FetchAttribute::Rfc822Header
+                    | FetchAttribute::Rfc822Text
+                    | FetchAttribute::BodySection { .. }
+            )
+        });
+        let targets = sel.view.resolve(set, uid);
+        let mut responses = Vec::with_capacity(targets.len());
+        for (seq, u) in targets {
+            let mut flags_changed = false;
+            if may_set_seen {
+                if let Ok(Some(_)) = sel.view.mark_seen(u) {
+                    flags_changed = true;
+                }
+            }
+            let Some(view) = sel.view.messages(&[seq]).into_iter().next() else {
+                continue;
+            };
+            let parsed = if needs_raw {
+                match sel.view.mailbox().raw(u) {
+                    Ok(raw) => Some(Message::parse(&raw)),
+                    // Expunged by another session meanwhile: RFC 3501 §7.4.1
+                    // lets the server leave it out.
+                    Err(_) => continue,
+                }
+            } else {
+                None
+            };
+            let mut out = Vec::with_capacity(attrs.len() + 1);
+            for a in &attrs {
+                let item = match a {
+                    FetchAttribute::Flags => {
+                        FetchItem::Flags(view.flags.to_fetch_flags(view.recent))
+                    }
+                    FetchAttribute::Uid => FetchItem::Uid(nz(u.get()).unwrap_or(NonZeroU32::MIN)),
+                    FetchAttribute::InternalDate => FetchItem::InternalDate(view.internal_date),
+                    FetchAttribute::Rfc822Size => {
+                        let size = sel.view.mailbox().rfc822_size(u).map_err(store_error)?;
+                        FetchItem::Rfc822Size(u32::try_from(size).unwrap_or(u32::MAX))
+                    }
+                    FetchAttribute::Envelope => match &parsed {
+                        Some(m) => FetchItem::Envelope(Box::new(m.envelope())),
+                        None => continue,
+                    },
+                    FetchAttribute::Body => match &parsed {
+                        Some(m) => FetchItem::Body(Box::new(m.body_structure(false))),
+                        None => continue,
+                    },
+                    FetchAttribute::BodyStructure => match &parsed {
+                        Some(m) => FetchItem::BodyStructure(Box::new(m.body_structure(true))),
+                        None => continue,
+                    },
+                    FetchAttribute::Rfc822 => {
+                        FetchItem::Rfc822(parsed.as_ref().map(|m| m.bytes().to_vec()))
+                    }
+                    FetchAttribute::Rfc822Header => {
+                        FetchItem::Rfc822Header(parsed.as_ref().map(|m| {
+                            m.section(&message::Section {
+                                part: Vec::new(),
+                                text: Some(message::SectionText::Header),
+                            })
+                            .map(|c| c.into_owned())
+                            .unwrap_or_default()
+                        }))
+                    }
+                    FetchAttribute::Rfc822Text => FetchItem::Rfc822Text(parsed.as_ref().map(|m| {
+                        m.section(&message::Section {
+                            part: Vec::new(),
+                            text: Some(message::SectionText::Text),
+                        })
+                        .map(|c| c.into_owned())
+                        .unwrap_or_default()
+                    })),
+                    FetchAttribute::BodySection {
+                        section, partial, ..
+                    } => {
+                        let Some(m) = &parsed else { continue };
+                        let bytes = m
+                            .section(&mailbox_section(section))
+                            .map(|c| c.into_owned())
+                            .unwrap_or_default();
+                        let (origin, data) = match partial {
+                            Some((o, len)) => {
+                                (Some(*o), message::partial(&bytes, *o, len.get()).to_vec())
+                            }
+                            None => (None, bytes),
+                        };
+                        FetchItem::BodySection {
+                            section: section.clone(),
+                            origin,
+                            data: Some(data),
+                        }
+                    }
+                };
+                out.push(item);
+            }
+            if flags_changed && !attrs.contains(&FetchAttribute::Flags) {
+                // RFC 3501 §6.4.5: the \Seen change is reported.
+                out.push(FetchItem::Flags(view.flags.to_fetch_flags(view.recent)));
+            }
+            if let Some(seq) = nz(seq) {
+                responses.push(Data::Fetch { seq, items: out });
+            }
+        }
+        for r in responses {
+            self.conn.respond_data(r);
+        }
+        ok(if uid {
+            "UID FETCH completed"
+        } else {
+            "FETCH completed"
+        })
+    }
+
+    pub(super) fn search(
+        &mut self,
+        uid: bool,
+        charset: Option<&str>,
+        key: &SearchKey,
+    ) -> CmdResult {
+        let sel = self.selected_mut()?;
+        let found = sel.view.search(charset, key).map_err(store_error)?;
+        let numbers: Vec<NonZeroU32> = found
+            .into_iter()
+            .filter_map(|(s, u)| nz(if uid { u.get() } else { s }))
+            .collect();
+        self.conn.respond_data(Data::Search(numbers));
+        ok(if uid {
+            "UID SEARCH completed"
+        } else {
+            "SEARCH completed"
+        })
+    }
+
+    pub(super) fn sort(
+        &mut self,
+        uid: bool,
+        criteria: &[SortCriterion],
+        charset: &str,
+        search: &SearchKey,
+    ) -> CmdResult {
+        postroom_sort::check_charset(charset).map_err(|_| bad_charset())?;
+        let mut keys = Vec::with_capacity(criteria.len());
+        for c in criteria {
+            let key = match c.key {
+                SortKey::Arrival => postroom_sort::SortKey::Arrival,
+                SortKey::Cc => postroom_sort::SortKey::Cc,
+                SortKey::Date => postroom_sort::SortKey::Date,
+                SortKey::From => postroom_sort::SortKey::From,
+                SortKey::Size => postroom_sort::SortKey::Size,
+                SortKey::Subject => postroom_sort::SortKey::Subject,
+                SortKey::To => postroom_sort::SortKey::To,
+                other => return Err(bad(format!("sort key {} is not supported", other.as_str()))),
+            };
+            keys.push(postroom_sort::SortCriterion {
+                key,
+                reverse: c.reverse,
+            });
+        }
+        let sel = self.selected_mut()?;
+        let found = sel
+            .view
+            .search(Some(charset), search)
+            .map_err(store_error)?;
+        let records = key_records(sel, &found);
+        let msgs: Vec<(u32, &KeyRecord)> = found
+            .iter()
+            .zip(&records)
+            .map(|((s, u), r)| (if uid { u.get() } else { *s }, r))
+            .collect();
+        let sorted = postroom_sort::sort(&msgs, &keys);
+        self.conn
+            .respond_data(Data::Sort(sorted.into_iter().filter_map(nz).collect()));
+        ok(if uid {
+            "UID SORT completed"
+        } else {
+            "SORT completed"
+        })
+    }
+
+    pub(super) fn thread(
+        &mut self,
+        uid: bool,
+        algorithm: &ThreadAlgorithm,
+        charset: &str,
+        search: &SearchKey,
+    ) -> CmdResult {
+        let algorithm = match algorithm {
+            ThreadAlgorithm::OrderedSubject => postroom_sort::ThreadAlgorithm::OrderedSubject,
+            ThreadAlgorithm::References => postroom_sort::ThreadAlgorithm::References,
+            ThreadAlgorithm::Other(a) => {
+                return Err(bad(format!("thread algorithm {a} is not supported")));
+            }
+        };
+        postroom_sort::check_charset(charset).map_err(|_| bad_charset())?;
+        let sel = self.selected_mut()?;
+        let found = sel
+            .view
+            .search(Some(charset), search)
+            .map_err(store_error)?;
+        let records = key_records(sel, &found);
+        let msgs: Vec<(u32, &KeyRecord)> = found
+            .iter()
+            .zip(&records)
+            .map(|((s, u), r)| (if uid { u.get() } else { *s }, r))
+            .collect();
+        let t = postroom_sort::thread(&msgs, algorithm);
+        self.conn.respond_data(Data::Thread(t));
+        ok(if uid {
+            "UID THREAD completed"
+        } else {
+            "THREAD completed"
+        })
+    }
+}
+
+/// The SORT/THREAD key records of the messages, parsed once per message
+/// and kept for the selection (messages are immutable under a UID).
+fn key_records(sel: &mut Selected, found: &[(u32, Uid)]) -> Vec<KeyRecord> {
+    let mut out = Vec::with_capacity(found.len());
+    for (seq, uid) in found {
+        if let Some(r) = sel.keys.get(&uid.get()) {
+            out.push(r.clone());
+            continue;
+        }
+        let date = sel
+            .view
+            .messages(&[*seq])
+            .first()
+            .map_or(0, |m| m.internal_date.timestamp());
+        let size = sel.view.mailbox().rfc822_size(*uid).unwrap_or(0);
+        let record = match sel.view.mailbox().raw(*uid) {
+            Ok(raw) => {
+                let headers = Message::parse(&raw).header_fields();
+                let get = |name: &str| {
+                    headers
+                        .iter()
+                        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+                        .map(|(_, v)| v.as_slice())
+                };
+                KeyRecord::from_raw(&RawMessage {
+                    number: *seq,
+                    internal_date: date,
+                    size,
+                    date: get("Date"),
+                    subject: get("Subject"),
+                    from: get("From"),
+                    to: get("To"),
+                    cc: get("Cc"),
+                    message_id: get("Message-ID"),
+                    in_reply_to: get("In-Reply-To"),
+                    references: get("References"),
+                })
+            }
+            Err(_) => KeyRecord::from_raw(&RawMessage {
+                number: *seq,
+                internal_date: date,
+                size,
+                ..Default::default()
+            }),
+        };
+        sel.keys.insert(uid.get(), record.clone());
+        out.push(record);
+    }
+    out
+}
