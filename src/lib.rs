@@ -26,9 +26,9 @@
 //! ```
 
 pub use postroom_access as access;
+pub use postroom_imap as imap;
 pub use postroom_mailbox as mailbox;
 pub use postroom_pop3 as pop3;
-pub use postroom_sort as sort;
-pub use postroom_imap as imap;
 pub use postroom_server as server;
+pub use postroom_sort as sort;
 pub use postroom_types as types;

@@ -227,7 +227,7 @@ mod tests {
             bytes: 1000,
             messages: 2,
         });
-        let mut add = |name: &str| {
+        let add = |name: &str| {
             q.check(root, 400, 1).unwrap();
             fs::write(root.join("cur").join(name), vec![b'x'; 400]).unwrap();
             q.record(root, 400, 1);
