@@ -1704,6 +1704,14 @@ impl Session {
         identifier: &str,
         change: Option<RightsChange>,
     ) -> CmdResult {
+        if let Some(RightsChange::Add(r) | RightsChange::Remove(r) | RightsChange::Replace(r)) =
+            change
+        {
+            // RFC 4314 §3.1: an unrecognised right is a BAD, never ignored.
+            if !r.unknown().is_empty() {
+                return Err(bad(format!("unsupported rights {}", r.unknown())));
+            }
+        }
         let op = if change.is_some() {
             Operation::SetAcl
         } else {
