@@ -41,7 +41,7 @@ pub fn parse_command(
     let mut c = Cursor::new(message);
     c.non_sync_literals = options.non_sync_literals;
     let tag = c.tag()?;
-    c.tag = Some(tag.to_owned());
+    c.tag = Some((0, tag.len()));
     // is_tag_char bytes make a valid tag
     let tag = Tag::new(tag).ok_or_else(|| c.err_at(0, "tag"))?;
     c.sp()?;
@@ -77,8 +77,7 @@ pub fn decode_command(
 
 fn command_body(c: &mut Cursor<'_>, max_depth: usize) -> PResult<Command> {
     let name_at = c.pos;
-    let name = c.word("command name")?;
-    let upper = name.to_ascii_uppercase();
+    let upper = c.word_upper("command name")?;
     let cmd = match upper.as_str() {
         "CAPABILITY" => Command::Capability,
         "NOOP" => Command::Noop,
@@ -237,7 +236,7 @@ fn command_body(c: &mut Cursor<'_>, max_depth: usize) -> PResult<Command> {
         "UID" => {
             c.sp()?;
             let at = c.pos;
-            let sub = c.word("UID subcommand")?.to_ascii_uppercase();
+            let sub = c.word_upper("UID subcommand")?;
             match sub.as_str() {
                 "FETCH" => fetch_args(c, true)?,
                 "STORE" => store_args(c, true)?,
@@ -340,7 +339,7 @@ fn command_body(c: &mut Cursor<'_>, max_depth: usize) -> PResult<Command> {
         "ACL" => {
             c.sp()?;
             let at = c.pos;
-            let sub = c.word("STORE, DELETE or SET")?.to_ascii_uppercase();
+            let sub = c.word_upper("STORE, DELETE or SET")?;
             c.sp()?;
             let mailboxes = if c.peek() == Some(b'(') {
                 c.paren_list(false, Cursor::mailbox)?
@@ -496,7 +495,7 @@ fn fetch_args(c: &mut Cursor<'_>, uid: bool) -> PResult<Command> {
 /// `fetch-att` (RFC 3501 §9).
 fn fetch_attribute(c: &mut Cursor<'_>) -> PResult<FetchAttribute> {
     let at = c.pos;
-    let w = c.word("fetch item")?.to_ascii_uppercase();
+    let w = c.word_upper("fetch item")?;
     Ok(match w.as_str() {
         "ENVELOPE" => FetchAttribute::Envelope,
         "FLAGS" => FetchAttribute::Flags,
@@ -520,7 +519,7 @@ fn fetch_attribute(c: &mut Cursor<'_>) -> PResult<FetchAttribute> {
                 None
             };
             FetchAttribute::BodySection {
-                peek: w == "BODY.PEEK",
+                peek: w.as_str() == "BODY.PEEK",
                 section,
                 partial,
             }
@@ -551,7 +550,7 @@ pub(crate) fn section(c: &mut Cursor<'_>) -> PResult<Section> {
         c.expect(b'.', "'.' or ']'")?;
     }
     let at = c.pos;
-    let w = c.word("section text")?.to_ascii_uppercase();
+    let w = c.word_upper("section text")?;
     let text = match w.as_str() {
         "HEADER" => SectionText::Header,
         "TEXT" => SectionText::Text,
@@ -561,7 +560,7 @@ pub(crate) fn section(c: &mut Cursor<'_>) -> PResult<Section> {
             c.sp()?;
             // RFC 3501 §9 header-list: at least one name.
             let names = c.paren_list(false, Cursor::astring_utf8)?;
-            if w == "HEADER.FIELDS" {
+            if w.as_str() == "HEADER.FIELDS" {
                 SectionText::HeaderFields(names)
             } else {
                 SectionText::HeaderFieldsNot(names)
@@ -586,7 +585,7 @@ fn store_args(c: &mut Cursor<'_>, uid: bool) -> PResult<Command> {
         StoreMode::Replace
     };
     let at = c.pos;
-    let w = c.word("FLAGS or FLAGS.SILENT")?.to_ascii_uppercase();
+    let w = c.word_upper("FLAGS or FLAGS.SILENT")?;
     let silent = match w.as_str() {
         "FLAGS" => false,
         "FLAGS.SILENT" => true,

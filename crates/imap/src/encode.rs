@@ -178,14 +178,15 @@ impl<'o> Writer<'o> {
         self.raw(s.as_bytes());
     }
 
-    /// Text after a status or continuation: 7-bit, no CR/LF/NUL and no
-    /// leading `[` (RFC 3501 §9 `text`); others are replaced.
-    pub(crate) fn text(&mut self, s: &str) {
+    /// Text after a status or continuation: 7-bit, no CR/LF/NUL (RFC 3501
+    /// §9 `text`); others are replaced. Without a response code before it,
+    /// a leading `[` would read as one and is replaced too.
+    pub(crate) fn text(&mut self, s: &str, after_code: bool) {
         for (i, ch) in s.chars().enumerate() {
             let b = if ch.is_ascii() { ch as u8 } else { b'?' };
             let b = match b {
                 b'\r' | b'\n' | 0 => b' ',
-                b'[' if i == 0 => b'(',
+                b'[' if i == 0 && !after_code => b'(',
                 b => b,
             };
             self.buf.push(b);

@@ -471,8 +471,27 @@ pub(crate) fn is_tag_char(b: u8) -> bool {
     crate::lexer::is_astring_char(b) && b != b'+'
 }
 
+/// The first LF, eight bytes at a time (SWAR: a byte of `x ^ LF` is zero
+/// exactly where `x` holds LF).
 fn memchr_lf(haystack: &[u8]) -> Option<usize> {
-    haystack.iter().position(|&b| b == b'\n')
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    const LF: u64 = 0x0a0a_0a0a_0a0a_0a0a;
+    let mut chunks = haystack.chunks_exact(8);
+    let mut offset = 0;
+    for chunk in &mut chunks {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let x = u64::from_le_bytes(word) ^ LF;
+        if x.wrapping_sub(LO) & !x & HI != 0 {
+            break;
+        }
+        offset += 8;
+    }
+    haystack[offset..]
+        .iter()
+        .position(|&b| b == b'\n')
+        .map(|i| offset + i)
 }
 
 /// Finds `{n}` or `{n+}` immediately before the CRLF ending `line`
@@ -526,6 +545,22 @@ mod tests {
             }
         }
         out
+    }
+
+    #[test]
+    fn lf_search() {
+        for len in 0..40 {
+            for at in 0..len {
+                let mut v = vec![b'a'; len];
+                v[at] = b'\n';
+                if at + 1 < len {
+                    v[len - 1] = b'\n';
+                }
+                assert_eq!(memchr_lf(&v), Some(at), "{len} {at}");
+            }
+            assert_eq!(memchr_lf(&vec![0x8a; len]), None);
+            assert_eq!(memchr_lf(&vec![b'a'; len]), None);
+        }
     }
 
     #[test]

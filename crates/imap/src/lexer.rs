@@ -41,7 +41,8 @@ pub(crate) const MONTHS: [&str; 12] = [
 pub(crate) struct Cursor<'a> {
     pub(crate) input: &'a [u8],
     pub(crate) pos: usize,
-    pub(crate) tag: Option<String>,
+    /// Where the tag is in `input`, once read.
+    pub(crate) tag: Option<(usize, usize)>,
     /// Whether `{n+}` literals are accepted (commands only).
     pub(crate) non_sync_literals: bool,
     /// Whether `text` may hold 8-bit (UTF-8) characters.
@@ -70,7 +71,9 @@ impl<'a> Cursor<'a> {
             offset,
             expected,
             found: self.input.get(offset).copied(),
-            tag: self.tag.clone(),
+            tag: self
+                .tag
+                .map(|(a, b)| String::from_utf8_lossy(&self.input[a..b]).into_owned()),
         }
     }
 
@@ -142,6 +145,23 @@ impl<'a> Cursor<'a> {
         } else {
             Ok(Self::ascii(w))
         }
+    }
+
+    /// A [`Cursor::word`] upper-cased into a stack buffer (no allocation).
+    /// Words longer than the buffer come back empty, which matches no
+    /// keyword.
+    pub(crate) fn word_upper(&mut self, what: &'static str) -> PResult<Upper> {
+        let w = self.word(what)?;
+        let mut u = Upper {
+            buf: [0; 24],
+            len: 0,
+        };
+        if w.len() <= u.buf.len() {
+            u.buf[..w.len()].copy_from_slice(w.as_bytes());
+            u.buf[..w.len()].make_ascii_uppercase();
+            u.len = w.len();
+        }
+        Ok(u)
     }
 
     /// Whether the input continues with `kw` (case-insensitive) followed by
@@ -292,7 +312,8 @@ impl<'a> Cursor<'a> {
             .ok_or_else(|| self.err_at(open, "literal data"))?;
         let data = &self.input[self.pos..end];
         // RFC 3501 §9 CHAR8 excludes NUL.
-        if let Some(i) = data.iter().position(|&b| b == 0) {
+        if data.contains(&0) {
+            let i = data.iter().position(|&b| b == 0).unwrap_or(0);
             return Err(self.err_at(self.pos + i, "literal octet other than NUL"));
         }
         self.pos = end;
@@ -618,6 +639,19 @@ impl<'a> Cursor<'a> {
             return Err(self.err("7-bit text"));
         }
         self.utf8(start, Cow::Borrowed(t))
+    }
+}
+
+/// An upper-cased word in a stack buffer.
+pub(crate) struct Upper {
+    buf: [u8; 24],
+    len: usize,
+}
+
+impl Upper {
+    pub(crate) fn as_str(&self) -> &str {
+        // Only ASCII letters, digits, '.' and '-' are copied in.
+        std::str::from_utf8(&self.buf[..self.len]).unwrap_or_default()
     }
 }
 

@@ -47,7 +47,7 @@ fn resp_text(w: &mut Writer<'_>, code: Option<&Code>, text: &str) {
     }
     if !text.is_empty() {
         w.sp();
-        w.text(text);
+        w.text(text, code.is_some());
     }
 }
 
@@ -60,7 +60,7 @@ fn continuation(w: &mut Writer<'_>, c: &Continuation) {
     }
     // RFC 3501 §9: `"+" SP (resp-text / base64)`; always send the SP.
     w.sp();
-    w.text(&c.text);
+    w.text(&c.text, c.code.is_some());
 }
 
 fn rights(w: &mut Writer<'_>, r: Rights) {
@@ -311,7 +311,7 @@ fn data(w: &mut Writer<'_>, d: &Data) {
             w.raw(b"ACLFAILED ");
             w.mailbox(mailbox);
             w.sp();
-            w.text(text);
+            w.text(text, true);
         }
     }
 }

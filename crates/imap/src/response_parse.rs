@@ -105,7 +105,9 @@ fn response(c: &mut Cursor<'_>, o: &ResponseParseOptions) -> PResult<Response> {
         c.eat(b' ');
         let code = if c.peek() == Some(b'[') {
             let code = bracket_code(c)?;
-            c.eat(b' ');
+            if !c.eat(b' ') && !c.at_crlf() {
+                return Err(c.err("SP after the response code"));
+            }
             Some(code)
         } else {
             None
@@ -118,11 +120,11 @@ fn response(c: &mut Cursor<'_>, o: &ResponseParseOptions) -> PResult<Response> {
         return untagged(c, o);
     }
     let t = c.tag()?;
-    c.tag = Some(t.to_owned());
+    c.tag = Some((0, t.len()));
     let tag = Tag::new(t).ok_or_else(|| c.err_at(0, "tag"))?;
     c.sp()?;
     let at = c.pos;
-    let kind = match c.word("OK, NO or BAD")?.to_ascii_uppercase().as_str() {
+    let kind = match c.word_upper("OK, NO or BAD")?.as_str() {
         "OK" => StatusKind::Ok,
         "NO" => StatusKind::No,
         "BAD" => StatusKind::Bad,
@@ -144,7 +146,10 @@ fn resp_text(c: &mut Cursor<'_>) -> PResult<(Option<Code>, String)> {
     }
     let code = if c.peek() == Some(b'[') {
         let code = bracket_code(c)?;
-        c.eat(b' ');
+        // RFC 3501 §9: "]" SP text; the text may be missing.
+        if !c.eat(b' ') && !c.at_crlf() {
+            return Err(c.err("SP after the response code"));
+        }
         Some(code)
     } else {
         None
@@ -245,9 +250,7 @@ fn untagged(c: &mut Cursor<'_>, o: &ResponseParseOptions) -> PResult<Response> {
         let n = c.number()?;
         c.sp()?;
         let at = c.pos;
-        let w = c
-            .word("EXISTS, RECENT, EXPUNGE or FETCH")?
-            .to_ascii_uppercase();
+        let w = c.word_upper("EXISTS, RECENT, EXPUNGE or FETCH")?;
         let nz = || NonZeroU32::new(n).ok_or_else(|| c.err_at(0, "non-zero number"));
         let data = match w.as_str() {
             "EXISTS" => Data::Exists(n),
@@ -264,8 +267,9 @@ fn untagged(c: &mut Cursor<'_>, o: &ResponseParseOptions) -> PResult<Response> {
         return Ok(Response::Data(data));
     }
     let at = c.pos;
-    let w = c.word("response type")?.to_ascii_uppercase();
-    let status = match w.as_str() {
+    let w = c.word_upper("response type")?;
+    let w = w.as_str();
+    let status = match w {
         "OK" => Some(StatusKind::Ok),
         "NO" => Some(StatusKind::No),
         "BAD" => Some(StatusKind::Bad),
@@ -282,7 +286,7 @@ fn untagged(c: &mut Cursor<'_>, o: &ResponseParseOptions) -> PResult<Response> {
             text,
         }));
     }
-    let data = match w.as_str() {
+    let data = match w {
         "CAPABILITY" => Data::Capability(atoms(c, true)?),
         "LIST" => Data::List(list_data(c)?),
         "LSUB" => Data::Lsub(list_data(c)?),
@@ -595,7 +599,8 @@ fn thread(c: &mut Cursor<'_>, max_depth: usize) -> PResult<Thread> {
 
 fn fetch_item(c: &mut Cursor<'_>, o: &ResponseParseOptions) -> PResult<FetchItem> {
     let at = c.pos;
-    let w = c.word("fetch item")?.to_ascii_uppercase();
+    let w = c.word_upper("fetch item")?;
+    let w = w.as_str();
     if w == "BODY" && c.peek() == Some(b'[') {
         let section = section(c)?;
         let origin = if c.eat(b'<') {
@@ -614,7 +619,7 @@ fn fetch_item(c: &mut Cursor<'_>, o: &ResponseParseOptions) -> PResult<FetchItem
         });
     }
     c.sp()?;
-    Ok(match w.as_str() {
+    Ok(match w {
         "FLAGS" => FetchItem::Flags(c.paren_list(true, Cursor::flag_fetch)?),
         "ENVELOPE" => FetchItem::Envelope(Box::new(envelope(c)?)),
         "INTERNALDATE" => FetchItem::InternalDate(c.date_time()?),

@@ -633,6 +633,10 @@ fn eight_bit_text_is_strict_error_and_lenient_utf8() {
     let (r, _) = decode_with(input, &ResponseParseOptions::lenient()).unwrap();
     assert_eq!(status(r).text, "\u{78d}eady");
     strict_error("a1 NO [X-Y caf\u{e9}] t\r\n".as_bytes());
+    // Also found by fuzzing: no SP after the code; text starting with `[`.
+    strict_error(b"* OK [ALERT][x] y\r\n");
+    let s = status(exact(b"* OK [ALERT] [x] y\r\n"));
+    assert_eq!(s.text, "[x] y");
 }
 
 /// A `* SEARCH` over 100k messages is one ~700 KB line: within the client's
