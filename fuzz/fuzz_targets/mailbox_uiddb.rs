@@ -1,9 +1,10 @@
-//! Arbitrary bytes as the UID, keyword and subscription files a Maildir
-//! may hold (Courier's and Dovecot's).
+//! Arbitrary bytes as the UID, keyword, subscription and POP3 list files a
+//! Maildir may hold (Courier's and Dovecot's).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use postroom_mailbox::maildir::keywords::{CourierKeywords, parse_dovecot_keywords};
+use postroom_mailbox::maildir::pop3list::parse_courier_pop3_list;
 use postroom_mailbox::maildir::subscriptions::{
     courier_subscriptions_bytes, parse_courier_subscriptions, parse_dovecot_subscriptions,
 };
@@ -23,4 +24,7 @@ fuzz_target!(|data: &[u8]| {
     let subs = parse_courier_subscriptions(data);
     assert_eq!(parse_courier_subscriptions(&courier_subscriptions_bytes(&subs)), subs);
     let _ = parse_dovecot_subscriptions(data);
+    for e in parse_courier_pop3_list(data) {
+        assert!(e.uidl.starts_with("UID") && e.uidl.len() <= 70);
+    }
 });

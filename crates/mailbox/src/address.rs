@@ -238,7 +238,7 @@ fn phrase_text(toks: &[Tok]) -> Vec<u8> {
             Tok::Special(b'.') => b".",
             _ => continue,
         };
-        if !out.is_empty() && w != b"." && !out.ends_with(b".") {
+        if !out.is_empty() && w != b"." {
             out.push(b' ');
         }
         out.extend_from_slice(w);
@@ -328,6 +328,22 @@ mod tests {
             vec![a(None, None, Some("undisclosed"), Some("MISSING_DOMAIN"))]
         );
         assert!(parse_address_list(b"").is_empty());
+        assert_eq!(
+            parse_address_list(b"Joe Q. Public <john.q.public@example.com>"),
+            vec![a(
+                Some("Joe Q. Public"),
+                None,
+                Some("john.q.public"),
+                Some("example.com")
+            )]
+        );
+        assert_eq!(
+            parse_address_list(b"Undisclosed recipients:;"),
+            vec![
+                a(None, None, Some("Undisclosed recipients"), None),
+                a(None, None, None, None)
+            ]
+        );
     }
 
     proptest::proptest! {

@@ -62,8 +62,7 @@
 //!   `postroom-sort` key records) in memory, shared by all sessions; nothing
 //!   is persisted yet, so a restart re-reads messages on first use.
 //! - Not yet: file system notification (IDLE polls at
-//!   [`MaildirOptions::poll_interval`]); reading Courier's
-//!   `courierpop3dsizelist` (POP3 UIDLs are Dovecot-style UID+UIDVALIDITY).
+//!   [`MaildirOptions::poll_interval`]).
 //! - Maildir keeps INTERNALDATE as the file time: the zone of an APPEND
 //!   date is not kept (dates read back in UTC).
 

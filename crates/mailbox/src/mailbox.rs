@@ -91,6 +91,11 @@ pub(crate) trait FolderBackend: Send {
     fn remove(&mut self, msg: &Msg) -> Result<()>;
     /// The message bytes as stored.
     fn read(&self, msg: &Msg) -> Result<Arc<Vec<u8>>>;
+    /// POP3 UIDLs another server recorded for these messages (Courier's
+    /// `courierpop3dsizelist`), by UID.
+    fn foreign_uidls(&self, _msgs: &[Msg]) -> HashMap<u32, String> {
+        HashMap::new()
+    }
 }
 
 pub(crate) struct Inner {
@@ -470,6 +475,18 @@ impl Mailbox {
             inner.msgs[i].vsize = Some(size);
         }
         Ok(size)
+    }
+
+    /// POP3 UIDLs recorded by Courier's pop3d for messages of this
+    /// mailbox, by UID (empty when there is no `courierpop3dsizelist`).
+    pub fn foreign_uidls(&self) -> HashMap<Uid, String> {
+        let inner = self.lock();
+        inner
+            .backend
+            .foreign_uidls(&inner.msgs)
+            .into_iter()
+            .filter_map(|(u, s)| Some((Uid::new(u)?, s)))
+            .collect()
     }
 
     /// Reads the backend again to pick up changes made by other processes

@@ -408,8 +408,24 @@ impl Entity {
                 inner.collect_texts(d, out);
             }
             Children::None if self.media_type == "text" => {
-                let part = &d[self.header.start..self.body.end];
-                let text = mailparse::parse_mail(part)
+                // Decode with a header rebuilt from what this part declares,
+                // so the MIME parser never sees a multipart header here (it
+                // would recurse without the depth bound kept above).
+                let hdr = &d[self.header.clone()];
+                let charset = self
+                    .params
+                    .iter()
+                    .find(|(k, _)| k == "charset")
+                    .map_or("us-ascii", |(_, v)| v.as_str());
+                let cte = field_string(hdr, "content-transfer-encoding").unwrap_or_default();
+                let mut part = format!(
+                    "Content-Type: text/plain; charset=\"{}\"\r\nContent-Transfer-Encoding: {}\r\n\r\n",
+                    charset.replace(['"', '\\', '\r', '\n'], ""),
+                    cte.replace(['\r', '\n'], "")
+                )
+                .into_bytes();
+                part.extend_from_slice(&d[self.body.clone()]);
+                let text = mailparse::parse_mail(&part)
                     .ok()
                     .and_then(|m| m.get_body().ok())
                     .unwrap_or_else(|| String::from_utf8_lossy(&d[self.body.clone()]).into_owned());

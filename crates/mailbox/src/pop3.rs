@@ -17,6 +17,9 @@ use crate::message::to_crlf;
 /// UID followed by 8 of UIDVALIDITY (e.g. `000000016b0734b7`). They stay
 /// the same across sessions and are never reused, because UIDs are never
 /// reused under one UIDVALIDITY; a new UIDVALIDITY changes every UIDL.
+/// Messages listed in Courier's `courierpop3dsizelist` keep the UIDL
+/// Courier gave them (`UID<n>-<uidv>`, which never looks like the hex
+/// form), so clients do not download them again after a move.
 ///
 /// Messages expunged by IMAP while the maildrop is open keep their number,
 /// size and UIDL; RETR and TOP of them fail with
@@ -25,13 +28,13 @@ use crate::message::to_crlf;
 #[derive(Debug)]
 pub struct Maildrop {
     mailbox: Arc<Mailbox>,
-    uid_validity: u32,
     entries: Vec<Entry>,
 }
 
 #[derive(Debug, Clone)]
 struct Entry {
     uid: Uid,
+    uidl: String,
     size: u64,
     deleted: bool,
     retrieved: bool,
@@ -42,11 +45,15 @@ impl Maildrop {
     pub fn open(mailbox: Arc<Mailbox>) -> Result<Maildrop> {
         mailbox.rescan()?;
         let uid_validity = mailbox.uid_validity().get();
+        let mut foreign = mailbox.foreign_uidls();
         let mut entries = Vec::new();
         for m in mailbox.messages() {
             match mailbox.rfc822_size(m.uid) {
                 Ok(size) => entries.push(Entry {
                     uid: m.uid,
+                    uidl: foreign
+                        .remove(&m.uid)
+                        .unwrap_or_else(|| format!("{:08x}{uid_validity:08x}", m.uid.get())),
                     size,
                     deleted: false,
                     retrieved: false,
@@ -56,11 +63,7 @@ impl Maildrop {
                 Err(e) => return Err(e),
             }
         }
-        Ok(Maildrop {
-            mailbox,
-            uid_validity,
-            entries,
-        })
+        Ok(Maildrop { mailbox, entries })
     }
 
     /// STAT: messages not marked deleted and their total size.
@@ -89,8 +92,7 @@ impl Maildrop {
 
     /// UIDL n.
     pub fn uidl(&self, n: u32) -> Result<String> {
-        self.live(n)
-            .map(|e| format!("{:08x}{:08x}", e.uid.get(), self.uid_validity))
+        self.live(n).map(|e| e.uidl.clone())
     }
 
     /// LIST / UIDL without argument: `(n, size, uidl)` of every message not

@@ -68,6 +68,7 @@ fn run(store: &dyn Store) {
                 s.spawn(move || {
                     let mut session = Session::open(mb, true).unwrap();
                     let mut max_uid = 0;
+                    let mut known: HashSet<u32> = HashSet::new();
                     while !stop.load(Ordering::Relaxed) {
                         let ch = session.poll(true).unwrap();
                         assert!(!ch.uid_validity_changed);
@@ -77,10 +78,16 @@ fn run(store: &dyn Store) {
                             .map(|u| u.get())
                             .collect();
                         assert!(uids.windows(2).all(|w| w[0] < w[1]));
-                        if let Some(&last) = uids.last() {
-                            assert!(last >= max_uid);
-                            max_uid = last;
+                        // Messages new to this session always have larger
+                        // UIDs than any it saw before (expunges may remove
+                        // the last one, so the maximum itself can drop).
+                        for &u in &uids {
+                            if !known.contains(&u) {
+                                assert!(u > max_uid, "uid {u} appeared after {max_uid}");
+                            }
                         }
+                        known = uids.iter().copied().collect();
+                        max_uid = max_uid.max(uids.last().copied().unwrap_or(0));
                         let _ = session.search(None, &SearchKey::Seen).unwrap();
                         for seq in 1..=session.exists().min(5) {
                             if let Some(uid) = session.uid(seq) {

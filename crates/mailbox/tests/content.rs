@@ -303,6 +303,8 @@ fn deep_nesting_is_bounded() {
     let m = Message::parse(&msg);
     let _ = m.body_structure(true);
     let _ = m.section(&sec(&[1; 60], None));
+    // The part past the depth bound is searched as text, not re-parsed.
+    assert!(m.body_texts().iter().any(|t| t.contains("leaf")));
     let mut digest = b"Content-Type: message/rfc822\r\n\r\n".repeat(300);
     digest.extend_from_slice(b"x");
     let m = Message::parse(&digest);
@@ -318,4 +320,59 @@ fn multipart_without_parts_gets_one_empty_part() {
         panic!()
     };
     assert_eq!(parts.len(), 1);
+}
+
+#[test]
+fn digest_parts_default_to_message_rfc822() {
+    let m = Message::parse(
+        b"Content-Type: multipart/digest; boundary=d\r\n\r\n--d\r\n\r\nSubject: first\r\n\r\none\r\n--d\r\nContent-Type: text/plain\r\n\r\nplain\r\n--d--\r\n",
+    );
+    let BodyStructure::Multipart { parts, subtype, .. } = m.body_structure(false) else {
+        panic!()
+    };
+    assert_eq!(subtype, "digest");
+    let BodyStructure::Single { part, .. } = &parts[0] else {
+        panic!()
+    };
+    assert_eq!(
+        (part.media_type.as_str(), part.media_subtype.as_str()),
+        ("message", "rfc822")
+    );
+    let SinglePartKind::Message { envelope, .. } = &part.kind else {
+        panic!()
+    };
+    assert_eq!(envelope.subject.as_deref(), Some(&b"first"[..]));
+    assert_eq!(get(&m, sec(&[1], Some(SectionText::Text))).unwrap(), b"one");
+    assert_eq!(get(&m, sec(&[1, 1], None)).unwrap(), b"one");
+    let BodyStructure::Single { part, .. } = &parts[1] else {
+        panic!()
+    };
+    assert_eq!(part.media_type, "text");
+}
+
+#[test]
+fn multipart_inside_message_rfc822() {
+    let m = Message::parse(
+        b"Content-Type: message/rfc822\r\n\r\nSubject: inner\r\nContent-Type: multipart/alternative; boundary=a\r\n\r\n--a\r\nContent-Type: text/plain\r\n\r\nA\r\n--a\r\nContent-Type: text/html\r\n\r\n<b>A</b>\r\n--a--\r\n",
+    );
+    // Top-level part 1 is the encapsulated message; 1.1 and 1.2 its parts.
+    assert!(
+        get(&m, sec(&[1], None))
+            .unwrap()
+            .starts_with(b"Subject: inner\r\n")
+    );
+    assert_eq!(get(&m, sec(&[1, 1], None)).unwrap(), b"A");
+    assert_eq!(get(&m, sec(&[1, 2], None)).unwrap(), b"<b>A</b>");
+    assert_eq!(
+        get(&m, sec(&[1, 2], Some(SectionText::Mime))).unwrap(),
+        b"Content-Type: text/html\r\n\r\n"
+    );
+    assert!(get(&m, sec(&[1, 3], None)).is_none());
+    let BodyStructure::Single { part, .. } = m.body_structure(true) else {
+        panic!()
+    };
+    let SinglePartKind::Message { body, .. } = &part.kind else {
+        panic!()
+    };
+    assert!(matches!(**body, BodyStructure::Multipart { ref parts, .. } if parts.len() == 2));
 }

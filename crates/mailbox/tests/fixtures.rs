@@ -255,3 +255,27 @@ fn utf8_folder_names_option() {
         "INBOX.Grüße"
     );
 }
+
+#[test]
+fn courier_pop3_uidls_are_kept() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    maildir(root, false);
+    fs::write(root.join("cur/1690000000.M1P1.h:2,S"), b"Subject: a\n\nx\n").unwrap();
+    fs::write(root.join("cur/1690000001.M2P1.h:2,"), b"Subject: b\n\ny\n").unwrap();
+    fs::write(
+        root.join("courierpop3dsizelist"),
+        b"/3 3 1700000000\n1690000000.M1P1.h:2,S 17 1:1700000000:0\n",
+    )
+    .unwrap();
+    let store = MaildirStore::new(root).unwrap();
+    let inbox = store.open(&MailboxName::inbox()).unwrap();
+    let d = postroom_mailbox::pop3::Maildrop::open(inbox.clone()).unwrap();
+    assert_eq!(d.uidl(1).unwrap(), "UID1-1700000000");
+    let v = inbox.uid_validity().get();
+    assert_eq!(
+        d.uidl(2).unwrap(),
+        format!("{:08x}{v:08x}", inbox.messages()[1].uid.get())
+    );
+    assert_eq!(d.size(1).unwrap(), 17);
+}

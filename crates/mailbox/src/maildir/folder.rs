@@ -493,6 +493,24 @@ impl FolderBackend for MaildirFolder {
         Ok(())
     }
 
+    fn foreign_uidls(&self, msgs: &[Msg]) -> HashMap<u32, String> {
+        let Ok(bytes) = fs::read(self.dir.join(super::pop3list::POP3_LIST)) else {
+            return HashMap::new();
+        };
+        let by_base: HashMap<String, String> = super::pop3list::parse_courier_pop3_list(&bytes)
+            .into_iter()
+            .map(|e| (e.base, e.uidl))
+            .collect();
+        msgs.iter()
+            .filter_map(|m| {
+                Some((
+                    m.uid,
+                    by_base.get(&MaildirName::parse(&m.key).base)?.clone(),
+                ))
+            })
+            .collect()
+    }
+
     fn read(&self, msg: &Msg) -> Result<Arc<Vec<u8>>> {
         let path = self.cur().join(&msg.key);
         match fs::read(&path) {

@@ -4,6 +4,7 @@ pub(crate) mod filename;
 pub(crate) mod folder;
 pub mod keywords;
 pub(crate) mod lock;
+pub mod pop3list;
 pub(crate) mod store;
 pub mod subscriptions;
 pub mod uiddb;

@@ -67,8 +67,12 @@ pub fn parse_dovecot_subscriptions(bytes: &[u8]) -> Vec<String> {
         }
         let name = if s.eq_ignore_ascii_case("INBOX") {
             "INBOX".to_owned()
-        } else if s.len() > 6 && s[..6].eq_ignore_ascii_case("INBOX.") {
-            format!("INBOX.{}", &s[6..])
+        } else if let Some(rest) = s
+            .get(..6)
+            .filter(|p| p.eq_ignore_ascii_case("INBOX."))
+            .and(s.get(6..))
+        {
+            format!("INBOX.{rest}")
         } else {
             format!("INBOX.{s}")
         };
@@ -91,6 +95,16 @@ mod tests {
             parse_courier_subscriptions(&courier_subscriptions_bytes(&names)),
             names
         );
+    }
+
+    #[test]
+    fn fuzz_multibyte_at_prefix_boundary() {
+        // Found by mailbox_uiddb: a character across byte 6 must not panic.
+        assert_eq!(
+            parse_dovecot_subscriptions("1 1 S\u{499}".as_bytes()),
+            vec!["INBOX.1 1 S\u{499}"]
+        );
+        assert_eq!(parse_dovecot_subscriptions(b"inbox.x"), vec!["INBOX.x"]);
     }
 
     #[test]

@@ -67,9 +67,7 @@ impl UidDb {
             let Some(uid) = parse_u32(Some(uid)) else {
                 continue;
             };
-            // Courier stores the base already; strip an info part if a
-            // writer left one.
-            let base = base.rsplit_once(':').map_or(base, |(b, _)| b);
+            // Courier stores the base (the name before its last `:`) as is.
             db.push_entry(uid, base);
         }
         db.finish();
@@ -212,10 +210,18 @@ mod tests {
 
     #[test]
     fn courier_fixups() {
-        let text = b"1 7 2\n9 b\nx y\n4 a:2,S\n4 c\n5 a\n\n";
+        let text = b"1 7 2\n9 b\nx y\n4 a\n4 c\n5 a\n\n";
         let db = UidDb::parse_courier(text).unwrap();
         assert_eq!(db.entries, vec![(4, "a".into()), (9, "b".into())]);
         assert_eq!(db.next_uid, 10);
+    }
+
+    #[test]
+    fn fuzz_colon_in_base_round_trips() {
+        // Found by mailbox_uiddb: a base holding ':' must read back as written.
+        let db = UidDb::parse_courier(b"1 5 9\n1 9\n3 b:b\n").unwrap();
+        assert_eq!(db.entries[1], (3, "b:b".to_owned()));
+        assert_eq!(UidDb::parse_courier(&db.to_courier_bytes()).unwrap(), db);
     }
 
     #[test]
