@@ -113,3 +113,64 @@ fn load_reports_path_and_line() {
         Err(LoadError::Io { .. })
     ));
 }
+
+mod round_trip {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn name() -> impl Strategy<Value = String> {
+        "[a-z][a-z0-9._+-]{0,20}(@[a-z0-9-]{1,10}\\.[a-z]{2,4})?"
+            .prop_filter("no `..`", |s| !s.contains(".."))
+    }
+
+    fn field() -> impl Strategy<Value = String> {
+        "[^:\r\n]{0,12}"
+    }
+
+    fn extra() -> impl Strategy<Value = String> {
+        prop::collection::vec("[a-z_]{1,8}(=[^:\\s]{0,8})?", 0..4).prop_map(|v| v.join(" "))
+    }
+
+    proptest! {
+        /// Any line of the format, written back by `to_bytes`, parses to the
+        /// same entry.
+        #[test]
+        fn lines_round_trip(
+            name in name(),
+            password in "[^:\r\n]{0,16}",
+            uid in "[0-9]{0,5}",
+            gid in "[0-9]{0,5}",
+            gecos in field(),
+            home in "(/[a-z0-9.]{1,8}){0,3}",
+            shell in field(),
+            groups in prop::collection::vec("[a-z]{1,8}", 0..3),
+            extra in extra(),
+        ) {
+            let mut extra = extra;
+            if !groups.is_empty() {
+                extra = format!("acl_groups={} {extra}", groups.join(","));
+            }
+            let line = format!("{name}:{{PLAIN}}{password}:{uid}:{gid}:{gecos}:{home}:{shell}:{extra}\n");
+            let db = UserDb::parse(line.as_bytes()).unwrap();
+            let entry = db.get(&name).unwrap();
+            prop_assert_eq!(entry.groups(), groups.as_slice());
+            prop_assert_eq!(db.plaintext_secret(&name), Some(password.as_str()));
+            prop_assert_eq!(entry.home().map(|h| h.to_str().unwrap()), (!home.is_empty()).then_some(home.as_str()));
+            let again = UserDb::parse(&db.to_bytes()).unwrap();
+            prop_assert_eq!(again.get(&name), Some(entry));
+        }
+
+        /// Arbitrary input never panics, and whatever parses writes back to
+        /// an equal database.
+        #[test]
+        fn arbitrary_input(input in prop::collection::vec(any::<u8>(), 0..300)) {
+            if let Ok(db) = UserDb::parse(&input) {
+                let again = UserDb::parse(&db.to_bytes()).unwrap();
+                prop_assert_eq!(again.len(), db.len());
+                for e in db.iter() {
+                    prop_assert_eq!(again.get(e.name()), Some(e));
+                }
+            }
+        }
+    }
+}

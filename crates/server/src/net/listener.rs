@@ -372,3 +372,28 @@ where
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn keepalive_and_nodelay_are_set() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let _client = TcpStream::connect(addr).await.unwrap();
+        let (server_side, _) = listener.accept().await.unwrap();
+        configure(&server_side, Some(Duration::from_secs(120))).unwrap();
+        let sock = SockRef::from(&server_side);
+        assert!(sock.keepalive().unwrap());
+        assert!(server_side.nodelay().unwrap());
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        {
+            assert_eq!(sock.tcp_keepalive_time().unwrap(), Duration::from_secs(120));
+            assert_eq!(
+                sock.tcp_keepalive_interval().unwrap(),
+                Duration::from_secs(30)
+            );
+        }
+    }
+}

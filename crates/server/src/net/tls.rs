@@ -224,6 +224,24 @@ impl ReloadableCert {
         }))
     }
 
+    /// Loads the PEM files at `cert` and `key`, first generating a
+    /// self-signed certificate for `names` into them if neither exists (the
+    /// default setup of a server that was given no certificate). Returns the
+    /// resolver and whether a certificate was generated. If only one of the
+    /// two files exists, nothing is overwritten and loading fails.
+    pub fn load_or_generate(
+        cert: impl Into<PathBuf>,
+        key: impl Into<PathBuf>,
+        names: &[&str],
+    ) -> Result<(Arc<ReloadableCert>, bool), TlsError> {
+        let (cert, key) = (cert.into(), key.into());
+        let generate = !cert.exists() && !key.exists();
+        if generate {
+            SelfSigned::generate(names)?.write(&cert, &key)?;
+        }
+        Ok((ReloadableCert::from_pem_files(cert, key)?, generate))
+    }
+
     /// Re-reads the PEM files given to [`from_pem_files`](Self::from_pem_files).
     /// On error the current certificate stays in use. Without files this
     /// does nothing.
@@ -324,6 +342,23 @@ mod tests {
         second.write(&cert, &key).unwrap();
         resolver.reload().unwrap();
         assert_ne!(resolver.current().cert[0], before);
+    }
+
+    #[test]
+    fn load_or_generate_generates_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let (cert, key) = (dir.path().join("c.pem"), dir.path().join("k.pem"));
+        let (first, generated) =
+            ReloadableCert::load_or_generate(&cert, &key, &DEFAULT_SELF_SIGNED_NAMES).unwrap();
+        assert!(generated);
+        let (second, generated) =
+            ReloadableCert::load_or_generate(&cert, &key, &DEFAULT_SELF_SIGNED_NAMES).unwrap();
+        assert!(!generated);
+        assert_eq!(first.current().cert, second.current().cert);
+        // A lone certificate file is not silently replaced.
+        fs::remove_file(&key).unwrap();
+        assert!(ReloadableCert::load_or_generate(&cert, &key, &["x.test"]).is_err());
+        assert!(cert.exists() && !key.exists());
     }
 
     #[test]

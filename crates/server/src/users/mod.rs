@@ -241,6 +241,14 @@ impl UserDb {
             if line.trim().is_empty() || line.trim_start().starts_with('#') {
                 continue;
             }
+            // Only a CR right before the LF is a line ending; one elsewhere
+            // could not be written back faithfully.
+            if let Some(at) = line.find('\r') {
+                return Err(ParseError::StrayCarriageReturn {
+                    line: line_no,
+                    column: at + 1,
+                });
+            }
             let entry = parse_line(line).map_err(|kind| ParseError::Line {
                 line: line_no,
                 kind,
@@ -496,6 +504,14 @@ pub enum ParseError {
         /// The byte column of the first invalid byte.
         column: usize,
     },
+    /// A line holds a CR that is not part of its CRLF ending.
+    #[error("line {line}, column {column}: unexpected CR, expected LF or CRLF line endings")]
+    StrayCarriageReturn {
+        /// The line number.
+        line: usize,
+        /// The byte column of the CR.
+        column: usize,
+    },
     /// A line is malformed.
     #[error("line {line}: {kind}")]
     Line {
@@ -522,6 +538,7 @@ impl ParseError {
     pub fn line(&self) -> usize {
         match self {
             ParseError::NotUtf8 { line, .. }
+            | ParseError::StrayCarriageReturn { line, .. }
             | ParseError::Line { line, .. }
             | ParseError::Duplicate { line, .. } => *line,
         }
@@ -688,6 +705,23 @@ mod tests {
             dup.to_string(),
             "line 2: user \"a\" is already defined on line 1"
         );
+    }
+
+    /// Found by fuzzing: CRs at the end of a last line without LF were kept
+    /// in the home field and lost one by one on each write and read.
+    #[test]
+    fn stray_cr_before_missing_final_lf() {
+        let err = UserDb::parse(b"a:{PLAIN}x\nb:{PLAIN}x::::/srv/ma\r\r\r").unwrap_err();
+        assert_eq!(
+            err,
+            ParseError::StrayCarriageReturn {
+                line: 2,
+                column: 22
+            }
+        );
+        assert_eq!(UserDb::parse(b"a:{PLAIN}x\r:1\r\n").unwrap_err().line(), 1);
+        // A single CR before the end (CRLF, or CR at end of input) is fine.
+        assert!(UserDb::parse(b"a:{PLAIN}x\r").is_ok());
     }
 
     #[test]

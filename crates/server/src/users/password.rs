@@ -80,6 +80,13 @@ impl Scheme {
     }
 }
 
+impl Default for Scheme {
+    /// [`Scheme::Argon2id`], the scheme `useradd` writes.
+    fn default() -> Self {
+        Scheme::Argon2id
+    }
+}
+
 impl fmt::Display for Scheme {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
