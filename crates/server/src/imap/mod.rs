@@ -33,6 +33,8 @@
 
 mod directory;
 mod fetch;
+#[cfg(feature = "tokio")]
+mod protocol;
 mod quota;
 
 use std::collections::{HashMap, VecDeque};
@@ -58,6 +60,9 @@ use postroom_mailbox::{
 use postroom_types::{AclEntry, Flag, MailboxName, QuotaUsage, Right, Rights, SequenceSet, Uid};
 
 pub use directory::{Directory, SHARED_PREFIX};
+#[cfg(feature = "tokio")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
+pub use protocol::Connection;
 pub use quota::{MaildirsizeQuota, QuotaState};
 
 use directory::{Location, display, exists, read_acl, resolve, rights_on, write_acl};
@@ -672,9 +677,11 @@ impl Session {
             Command::Idle => {
                 self.conn.accept_idle(tag);
                 self.send_changes(true, true);
+                // Timers start at the last known time, so a transport that
+                // already ticked wakes the session at once.
                 self.idle = Some(Idle {
-                    next_check: None,
-                    next_rescan: None,
+                    next_check: self.now,
+                    next_rescan: self.now,
                     next_keepalive: self.now.map(|n| n + self.config.idle_keepalive),
                 });
                 ok("IDLE")
