@@ -25,7 +25,9 @@ use postroom::access::maildirsize::QuotaDefinition;
 use postroom::mailbox::{MailboxError, Store};
 use postroom::server::imap::{self, Directory, MaildirsizeQuota, PlaintextLogin, ServiceConfig};
 use postroom::server::net::tls::ReloadableCert;
-use postroom::server::net::{ConnectionInfo, ConnectionLimits, DriverConfig, ListenerConfig, Server};
+use postroom::server::net::{
+    ConnectionInfo, ConnectionLimits, DriverConfig, ListenerConfig, Server,
+};
 use postroom::server::pop3;
 use postroom::server::users::{self, Scheme, StoredPassword, UserDb, UserEntry};
 use postroom::types::MailboxName;
@@ -69,7 +71,9 @@ impl Options {
             if s == "off" {
                 Ok(None)
             } else {
-                Ok(Some(s.parse().map_err(|e| format!("bad address {s:?}: {e}"))?))
+                Ok(Some(
+                    s.parse().map_err(|e| format!("bad address {s:?}: {e}"))?,
+                ))
             }
         };
         let mut o = Options {
@@ -123,7 +127,9 @@ impl Options {
     }
 
     fn users_file(&self) -> PathBuf {
-        self.users.clone().unwrap_or_else(|| self.data.join("users"))
+        self.users
+            .clone()
+            .unwrap_or_else(|| self.data.join("users"))
     }
 
     fn mail_root(&self) -> PathBuf {
@@ -160,7 +166,9 @@ fn parse_quota(s: &str) -> Result<QuotaDefinition, Error> {
 fn load_users(path: &Path) -> Result<UserDb, Error> {
     match users::load(path) {
         Ok(db) => Ok(db),
-        Err(users::LoadError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+        Err(users::LoadError::Io { source, .. })
+            if source.kind() == std::io::ErrorKind::NotFound =>
+        {
             Ok(UserDb::new())
         }
         Err(e) => Err(e.into()),
@@ -260,13 +268,19 @@ async fn run(o: Options) -> Result<ExitCode, Error> {
         let directory = o.directory()?;
         let store = directory.store("demo")?;
         postroom::mailbox::deliver(store.root(), WELCOME.as_bytes())?;
-        println!("created user demo with password demo in {}", users_file.display());
+        println!(
+            "created user demo with password demo in {}",
+            users_file.display()
+        );
     }
     println!("users: {}", users_file.display());
 
     // TLS: the given certificate, or a generated self-signed one.
     let (cert, cert_path) = match (&o.cert, &o.key) {
-        (Some(c), Some(k)) => (ReloadableCert::from_pem_files(c.clone(), k.clone())?, c.clone()),
+        (Some(c), Some(k)) => (
+            ReloadableCert::from_pem_files(c.clone(), k.clone())?,
+            c.clone(),
+        ),
         _ => {
             let dir = o.data.join("tls");
             std::fs::create_dir_all(&dir)?;
@@ -288,7 +302,10 @@ async fn run(o: Options) -> Result<ExitCode, Error> {
         imap_config.plaintext_login = PlaintextLogin::Always;
     }
     let imap_config = Arc::new(imap_config);
-    let pop3_config = Arc::new(RwLock::new(Arc::new(pop3_config_for(&directory, o.allow_plaintext))));
+    let pop3_config = Arc::new(RwLock::new(Arc::new(pop3_config_for(
+        &directory,
+        o.allow_plaintext,
+    ))));
 
     let server = Server::new(ConnectionLimits::default());
     let mut bound = Vec::new();
@@ -396,9 +413,7 @@ async fn run(o: Options) -> Result<ExitCode, Error> {
 
 fn pop3_config_for(directory: &Arc<Directory>, allow_plaintext: bool) -> pop3::Config {
     let dir = Arc::clone(directory);
-    let storage = move |user: &UserEntry| {
-        dir.store(user.name())?.open(&MailboxName::inbox())
-    };
+    let storage = move |user: &UserEntry| dir.store(user.name())?.open(&MailboxName::inbox());
     let mut config = pop3::Config::new(directory.users(), storage);
     if allow_plaintext {
         config.plaintext = pop3::PlaintextAuth::Always;

@@ -87,7 +87,10 @@ impl net::Protocol for Connection {
             match self.session.poll_action()? {
                 SessionAction::StartTls => return Some(net::Action::StartTls),
                 SessionAction::Close => {
-                    self.claims.lock().unwrap_or_else(|e| e.into_inner()).clear();
+                    self.claims
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .clear();
                     return Some(net::Action::Close);
                 }
                 SessionAction::LoginFailed => return Some(self.delay.record_failure()),
