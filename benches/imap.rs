@@ -58,8 +58,7 @@ fn commands() -> Vec<(&'static str, Vec<u8>)> {
 }
 
 fn fetch_response() -> Vec<u8> {
-    let r = b"* 12 FETCH (UID 4827 FLAGS (\\Seen $Forwarded) RFC822.SIZE 44827 BODYSTRUCTURE ((\"text\" \"plain\" (\"charset\" \"utf-8\" \"format\" \"flowed\") NIL NIL \"quoted-printable\" 2271 61 NIL NIL NIL NIL)(\"text\" \"html\" (\"charset\" \"utf-8\") NIL NIL \"quoted-printable\" 10480 211 NIL NIL NIL NIL)(\"application\" \"pdf\" (\"name\" \"report-2024-q1.pdf\") \"<part3.id@example.com>\" \"Quarterly report\" \"base64\" 30418 NIL (\"attachment\" (\"filename\" \"report-2024-q1.pdf\" \"size\" \"22220\")) NIL NIL) \"mixed\" (\"boundary\" \"----=_Part_123456_7890.1700000000000\") NIL NIL NIL))\r\n".to_vec();
-    r
+    b"* 12 FETCH (UID 4827 FLAGS (\\Seen $Forwarded) RFC822.SIZE 44827 BODYSTRUCTURE ((\"text\" \"plain\" (\"charset\" \"utf-8\" \"format\" \"flowed\") NIL NIL \"quoted-printable\" 2271 61 NIL NIL NIL NIL)(\"text\" \"html\" (\"charset\" \"utf-8\") NIL NIL \"quoted-printable\" 10480 211 NIL NIL NIL NIL)(\"application\" \"pdf\" (\"name\" \"report-2024-q1-final.pdf\") \"<part3.id@example.com>\" \"Quarterly report Q1\" \"base64\" 30418 NIL (\"attachment\" (\"filename\" \"report-2024-q1-final.pdf\" \"size\" \"22220\")) NIL NIL) \"mixed\" (\"boundary\" \"----=_Part_123456_7890.1700000000000.mx.example\") NIL NIL NIL))\r\n".to_vec()
 }
 
 fn thread_response(depth: usize) -> Vec<u8> {

@@ -391,6 +391,11 @@ impl<'a> Cursor<'a> {
     pub(crate) fn mailbox(&mut self) -> PResult<MailboxName> {
         let start = self.pos;
         let raw = self.astring_utf8()?;
+        // Printable ASCII without `&` stands for itself (RFC 3501 §5.1.3):
+        // no decoding needed.
+        if raw.bytes().all(|b| (0x20..0x7f).contains(&b) && b != b'&') {
+            return Ok(MailboxName::new(raw));
+        }
         MailboxName::from_modified_utf7(&raw)
             .map_err(|_| self.err_at(start, "mailbox name in modified UTF-7"))
     }

@@ -38,6 +38,8 @@ pub struct ResponseParseOptions {
     /// Accept UTF-8 in response text (RFC 3501 text is 7-bit; localized
     /// servers send UTF-8). The encoder still writes 7-bit text.
     pub lenient_8bit_text: bool,
+    /// Accept (and drop) extension data in the non-extensible `BODY`.
+    pub lenient_body_extensions: bool,
 }
 
 impl Default for ResponseParseOptions {
@@ -48,6 +50,7 @@ impl Default for ResponseParseOptions {
             lenient_trailing_space: false,
             lenient_nil_encoding: false,
             lenient_8bit_text: false,
+            lenient_body_extensions: false,
         }
     }
 }
@@ -60,6 +63,7 @@ impl ResponseParseOptions {
             lenient_trailing_space: true,
             lenient_nil_encoding: true,
             lenient_8bit_text: true,
+            lenient_body_extensions: true,
             ..ResponseParseOptions::default()
         }
     }
@@ -627,8 +631,8 @@ fn fetch_item(c: &mut Cursor<'_>, o: &ResponseParseOptions) -> PResult<FetchItem
         "RFC822.HEADER" => FetchItem::Rfc822Header(c.nstring_bytes()?),
         "RFC822.TEXT" => FetchItem::Rfc822Text(c.nstring_bytes()?),
         "RFC822.SIZE" => FetchItem::Rfc822Size(c.number()?),
-        "BODY" => FetchItem::Body(Box::new(body(c, o)?)),
-        "BODYSTRUCTURE" => FetchItem::BodyStructure(Box::new(body(c, o)?)),
+        "BODY" => FetchItem::Body(Box::new(body(c, o, false)?)),
+        "BODYSTRUCTURE" => FetchItem::BodyStructure(Box::new(body(c, o, true)?)),
         "UID" => FetchItem::Uid(c.nz_number()?),
         _ => return Err(c.err_at(at, "fetch item")),
     })
@@ -715,8 +719,21 @@ enum BodyFrame {
     },
 }
 
-/// `body` (RFC 3501 §9) with optional extension data, without recursion.
-pub(crate) fn body(c: &mut Cursor<'_>, o: &ResponseParseOptions) -> PResult<BodyStructure> {
+/// `body` (RFC 3501 §9) without recursion. Extension data is read for
+/// BODYSTRUCTURE; for BODY (`extensions` false) it is an error (RFC 3501
+/// §7.4.2: BODY has none), or dropped with `lenient_body_extensions`.
+pub(crate) fn body(
+    c: &mut Cursor<'_>,
+    o: &ResponseParseOptions,
+    extensions: bool,
+) -> PResult<BodyStructure> {
+    let check = |c: &Cursor<'_>, present: bool| -> PResult<()> {
+        if present && !extensions && !o.lenient_body_extensions {
+            Err(c.err("')' (BODY carries no extension data)"))
+        } else {
+            Ok(())
+        }
+    };
     let mut stack: Vec<BodyFrame> = Vec::new();
     'body: loop {
         if stack.len() >= o.max_depth {
@@ -771,7 +788,8 @@ pub(crate) fn body(c: &mut Cursor<'_>, o: &ResponseParseOptions) -> PResult<Body
             } else {
                 SinglePartKind::Basic
             };
-            let extension = single_extension(c, o)?;
+            check(c, c.peek() == Some(b' '))?;
+            let extension = single_extension(c, o)?.filter(|_| extensions);
             c.expect(b')', "')' ending a body")?;
             BodyStructure::Single {
                 part: SinglePart {
@@ -794,10 +812,11 @@ pub(crate) fn body(c: &mut Cursor<'_>, o: &ResponseParseOptions) -> PResult<Body
                     }
                     c.sp()?;
                     let subtype = c.string_utf8()?;
+                    check(c, c.peek() == Some(b' '))?;
                     let extension = if c.eat(b' ') {
                         let params = param_list(c)?;
                         let tail = ext_tail(c, o)?;
-                        Some(MultipartExtension { params, tail })
+                        Some(MultipartExtension { params, tail }).filter(|_| extensions)
                     } else {
                         None
                     };
@@ -816,7 +835,8 @@ pub(crate) fn body(c: &mut Cursor<'_>, o: &ResponseParseOptions) -> PResult<Body
                 }) => {
                     c.sp()?;
                     let lines = c.number()?;
-                    let extension = single_extension(c, o)?;
+                    check(c, c.peek() == Some(b' '))?;
+                    let extension = single_extension(c, o)?.filter(|_| extensions);
                     c.expect(b')', "')' ending a body")?;
                     done = BodyStructure::Single {
                         part: SinglePart {

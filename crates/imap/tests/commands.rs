@@ -817,3 +817,197 @@ fn pipelined_commands_decode_one_at_a_time() {
     let (third, _) = decode(&input[used + used2..]).unwrap();
     assert_eq!(third.command, Command::Capability);
 }
+
+/// The client encoder's exact output for each command form.
+#[test]
+fn command_encoder_known_answers() {
+    use postroom_imap::Fragment;
+    use postroom_imap::command::Tag;
+    let enc = |command: Command| {
+        let cmd = TaggedCommand {
+            tag: Tag::new("t").unwrap(),
+            command,
+        };
+        String::from_utf8(encode_command_bytes(&cmd, LiteralMode::LiteralPlus)).unwrap()
+    };
+    let table: Vec<(Command, &str)> = vec![
+        (Command::Capability, "t CAPABILITY\r\n"),
+        (Command::Idle, "t IDLE\r\n"),
+        (
+            Command::Login {
+                username: "fred".into(),
+                password: postroom_types::Secret::new("".into()),
+            },
+            "t LOGIN fred \"\"\r\n",
+        ),
+        (
+            Command::Select {
+                mailbox: mb("Entwürfe"),
+            },
+            "t SELECT Entw&APw-rfe\r\n",
+        ),
+        (
+            Command::Rename {
+                from: mb("a b"),
+                to: mb("c\"d"),
+            },
+            "t RENAME \"a b\" \"c\\\"d\"\r\n",
+        ),
+        (
+            Command::List {
+                selection: vec![],
+                reference: String::new(),
+                pattern: "*".into(),
+            },
+            "t LIST \"\" *\r\n",
+        ),
+        (
+            Command::Status {
+                mailbox: mb("INBOX"),
+                items: vec![StatusItem::Messages, StatusItem::Unseen],
+            },
+            "t STATUS INBOX (MESSAGES UNSEEN)\r\n",
+        ),
+        (
+            Command::Append {
+                mailbox: mb("INBOX"),
+                flags: vec![Flag::Seen, Flag::Keyword(Keyword::new("$Junk").unwrap())],
+                date: Some(
+                    postroom_types::InternalDate::parse_imap("01-Jan-2024 10:00:00 +0000").unwrap(),
+                ),
+                message: b"hi".to_vec(),
+            },
+            "t APPEND INBOX (\\Seen $Junk) \"01-Jan-2024 10:00:00 +0000\" {2+}\r\nhi\r\n",
+        ),
+        (
+            Command::Search {
+                uid: true,
+                charset: Some("UTF-8".into()),
+                criteria: SearchKey::And(vec![
+                    SearchKey::Or(
+                        Box::new(SearchKey::From("a b".into())),
+                        Box::new(SearchKey::Not(Box::new(SearchKey::Seen))),
+                    ),
+                    SearchKey::Since(date(2024, 1, 5)),
+                    SearchKey::And(vec![SearchKey::Larger(10), SearchKey::Uid(range(1, 9))]),
+                ]),
+            },
+            "t UID SEARCH CHARSET UTF-8 OR FROM \"a b\" NOT SEEN SINCE 5-Jan-2024 (LARGER 10 UID 1:9)\r\n",
+        ),
+        (
+            Command::Fetch {
+                uid: false,
+                set: SequenceSet::Ranges(vec![
+                    SeqRange {
+                        start: SeqBound::Number(n(1)),
+                        end: SeqBound::Star,
+                    },
+                    SeqRange {
+                        start: SeqBound::Number(n(7)),
+                        end: SeqBound::Number(n(7)),
+                    },
+                ]),
+                items: FetchItems::List(vec![
+                    FetchAttribute::Uid,
+                    FetchAttribute::BodySection {
+                        peek: true,
+                        section: Section {
+                            part: vec![n(1), n(2)],
+                            text: Some(SectionText::HeaderFieldsNot(vec![
+                                "X-A".into(),
+                                "x y".into(),
+                            ])),
+                        },
+                        partial: Some((0, n(512))),
+                    },
+                ]),
+            },
+            "t FETCH 1:*,7 (UID BODY.PEEK[1.2.HEADER.FIELDS.NOT (X-A \"x y\")]<0.512>)\r\n",
+        ),
+        (
+            Command::Store {
+                uid: false,
+                set: range(1, 1),
+                mode: StoreMode::Remove,
+                silent: true,
+                flags: vec![],
+            },
+            "t STORE 1 -FLAGS.SILENT ()\r\n",
+        ),
+        (
+            Command::Sort {
+                uid: false,
+                criteria: vec![SortCriterion {
+                    reverse: true,
+                    key: SortKey::Arrival,
+                }],
+                charset: "US-ASCII".into(),
+                search: SearchKey::All,
+            },
+            "t SORT (REVERSE ARRIVAL) US-ASCII ALL\r\n",
+        ),
+        (
+            Command::SetQuota {
+                root: String::new(),
+                limits: vec![QuotaLimit {
+                    resource: Resource::Message,
+                    limit: 1000,
+                }],
+            },
+            "t SETQUOTA \"\" (MESSAGE 1000)\r\n",
+        ),
+        (
+            Command::SetAcl {
+                mailbox: mb("INBOX"),
+                identifier: "-fred".into(),
+                rights: RightsChange::Add("lrs".parse().unwrap()),
+            },
+            "t SETACL INBOX -fred +lrs\r\n",
+        ),
+        (
+            Command::AclStore {
+                mailboxes: vec![mb("INBOX.a"), mb("INBOX.b")],
+                identifier: "user=bob".into(),
+                rights: RightsChange::Replace("lr".parse().unwrap()),
+            },
+            "t ACL STORE (INBOX.a INBOX.b) user=bob lr\r\n",
+        ),
+        (Command::Id { parameters: None }, "t ID NIL\r\n"),
+        (
+            Command::Authenticate {
+                mechanism: Atom::new("PLAIN").unwrap(),
+                initial_response: Some(postroom_types::Secret::new(b"\0u\0p".to_vec())),
+            },
+            "t AUTHENTICATE PLAIN AHUAcA==\r\n",
+        ),
+    ];
+    for (command, expected) in table {
+        assert_eq!(enc(command), expected);
+    }
+    // Synchronizing literals split into fragments; LITERAL- only up to 4096.
+    let big = TaggedCommand {
+        tag: Tag::new("t").unwrap(),
+        command: Command::Append {
+            mailbox: mb("x"),
+            flags: vec![],
+            date: None,
+            message: vec![b'a'; 5000],
+        },
+    };
+    let f = postroom_imap::encode_command(&big, LiteralMode::LiteralMinus);
+    assert_eq!(f[0], Fragment::Line(b"t APPEND x {5000}\r\n".to_vec()));
+    assert!(matches!(&f[1], Fragment::Literal(d) if d.len() == 5000));
+    let small = TaggedCommand {
+        tag: Tag::new("t").unwrap(),
+        command: Command::Append {
+            mailbox: mb("x"),
+            flags: vec![],
+            date: None,
+            message: vec![b'a'; 10],
+        },
+    };
+    assert_eq!(
+        postroom_imap::encode_command(&small, LiteralMode::LiteralMinus).len(),
+        1
+    );
+}

@@ -660,3 +660,21 @@ fn large_search_response_fits_the_client_cap() {
         Err(DecodeError::Frame(_))
     ));
 }
+
+/// Found by the imap_roundtrip fuzz target: extension data inside the
+/// non-extensible BODY item.
+#[test]
+fn body_item_carries_no_extension_data() {
+    let input = b"* 1 FETCH (BODY (\"text\" \"plain\" NIL NIL NIL \"7bit\" 5 1 NIL))\r\n";
+    strict_error(input);
+    strict_error(
+        b"* 1 FETCH (BODY ((\"text\" \"plain\" NIL NIL NIL \"7bit\" 5 1) \"mixed\" NIL))\r\n",
+    );
+    let (r, _) = decode_with(input, &ResponseParseOptions::lenient()).unwrap();
+    let Data::Fetch { items, .. } = data(r) else {
+        panic!()
+    };
+    assert!(
+        matches!(&items[0], FetchItem::Body(b) if matches!(**b, BodyStructure::Single { extension: None, .. }))
+    );
+}
