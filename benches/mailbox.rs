@@ -9,8 +9,10 @@
 //! - `open/restart`: a new handle on a Maildir that has its
 //!   `courierimapuiddb` (what a server restart does).
 //! - `open/first`: the first open, UIDs assigned and written.
-//! - `fetch/flags_envelope`: FLAGS and ENVELOPE of every message (read
-//!   and parse each file: there is no persisted cache yet).
+//! - `fetch/flags_envelope_cold`: a new handle, then FLAGS and ENVELOPE of
+//!   every message (each header read and parsed; nothing is persisted).
+//! - `fetch/flags_envelope_warm`: the same on a handle that has the
+//!   envelopes in memory (a running server after the first FETCH).
 //! - `search/text`: SEARCH TEXT for a word in one message, over all.
 
 #![allow(missing_docs)] // criterion_group! generates an undocumented function
@@ -21,8 +23,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use postroom::mailbox::message::Message;
-use postroom::mailbox::{MaildirStore, Session, Store};
+use postroom::mailbox::{Mailbox, MaildirStore, Session, Store};
 use postroom::types::{MailboxName, SearchKey};
 
 /// A small deterministic generator (xorshift).
@@ -159,6 +160,16 @@ fn generate(root: &Path, count: usize) {
     }
 }
 
+/// FETCH 1:* (FLAGS ENVELOPE): every message's flags and envelope.
+fn flags_envelopes(mb: &Mailbox) -> usize {
+    let mut n = 0;
+    for m in mb.messages() {
+        let env = mb.envelope(m.uid).unwrap();
+        n += usize::from(env.subject.is_some()) + m.flags.to_flags().len();
+    }
+    n
+}
+
 fn bench_root(count: usize) -> PathBuf {
     let stamp = SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -205,24 +216,21 @@ fn benches(c: &mut Criterion) {
     });
     g.finish();
 
-    let store = MaildirStore::new(&root).unwrap();
-    let mb = store.open(&MailboxName::inbox()).unwrap();
-    let session = Session::open(Arc::clone(&mb), true).unwrap();
     let mut g = c.benchmark_group("fetch");
     g.sample_size(10).measurement_time(Duration::from_secs(20));
     g.throughput(Throughput::Elements(count as u64));
-    g.bench_function("flags_envelope", |b| {
+    g.bench_function("flags_envelope_cold", |b| {
         b.iter(|| {
-            let seqs: Vec<u32> = (1..=session.exists()).collect();
-            let mut n = 0;
-            for v in session.messages(&seqs) {
-                let raw = mb.raw(v.uid).unwrap();
-                let env = Message::parse(&raw).envelope();
-                n += usize::from(env.subject.is_some()) + v.flags.to_flags().len();
-            }
-            n
+            let store = MaildirStore::new(&root).unwrap();
+            let fresh = store.open(&MailboxName::inbox()).unwrap();
+            // No other handle is open here, so this one starts empty.
+            flags_envelopes(&fresh)
         })
     });
+    let store = MaildirStore::new(&root).unwrap();
+    let mb = store.open(&MailboxName::inbox()).unwrap();
+    let session = Session::open(Arc::clone(&mb), true).unwrap();
+    g.bench_function("flags_envelope_warm", |b| b.iter(|| flags_envelopes(&mb)));
     g.finish();
 
     let mut g = c.benchmark_group("search");

@@ -91,6 +91,12 @@ pub(crate) trait FolderBackend: Send {
     fn remove(&mut self, msg: &Msg) -> Result<()>;
     /// The message bytes as stored.
     fn read(&self, msg: &Msg) -> Result<Arc<Vec<u8>>>;
+    /// The header of the message (up to and including the blank line),
+    /// as stored; reads no more of the file than needed.
+    fn read_header(&self, msg: &Msg) -> Result<Vec<u8>> {
+        let raw = self.read(msg)?;
+        Ok(raw[..crate::message::header_len(&raw)].to_vec())
+    }
     /// POP3 UIDLs another server recorded for these messages (Courier's
     /// `courierpop3dsizelist`), by UID.
     fn foreign_uidls(&self, _msgs: &[Msg]) -> HashMap<u32, String> {
@@ -418,6 +424,33 @@ impl Mailbox {
         }
         c.parsed.push_back((uid.get(), Arc::clone(&parsed)));
         Ok(parsed)
+    }
+
+    /// ENVELOPE of a message (RFC 3501 §7.4.2), built from its header alone
+    /// and kept like [`Mailbox::derived`] data.
+    pub fn envelope(&self, uid: Uid) -> Result<Arc<postroom_types::Envelope>> {
+        struct EnvelopeKey(Arc<postroom_types::Envelope>);
+        let key = (uid.get(), TypeId::of::<EnvelopeKey>());
+        if let Some(v) = self.caches().derived.get(&key) {
+            if let Some(e) = v.downcast_ref::<EnvelopeKey>() {
+                return Ok(Arc::clone(&e.0));
+            }
+        }
+        let header = {
+            let inner = self.lock();
+            let i = inner
+                .find(uid.get())
+                .ok_or(MailboxError::NoSuchMessage(uid.get()))?;
+            inner.backend.read_header(&inner.msgs[i])?
+        };
+        let env = Arc::new(Message::parse(&header).envelope());
+        if self.lock().find(uid.get()).is_some() {
+            self.caches().derived.insert(
+                key,
+                Arc::new(EnvelopeKey(Arc::clone(&env))) as Arc<dyn Any + Send + Sync>,
+            );
+        }
+        Ok(env)
     }
 
     /// Data derived from a message's content, computed once and kept while

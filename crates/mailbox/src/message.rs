@@ -49,6 +49,30 @@ pub fn to_crlf(raw: &[u8]) -> Cow<'_, [u8]> {
     Cow::Owned(out)
 }
 
+/// Length of the header of stored bytes, including the blank line that
+/// ends it (LF or CRLF line ends); the whole input when there is no body.
+pub fn header_len(raw: &[u8]) -> usize {
+    if raw.starts_with(b"\n") {
+        return 1;
+    }
+    if raw.starts_with(b"\r\n") {
+        return 2;
+    }
+    let mut i = 0;
+    while let Some(p) = raw[i..].iter().position(|&b| b == b'\n') {
+        let nl = i + p;
+        let rest = &raw[nl + 1..];
+        if rest.starts_with(b"\n") {
+            return nl + 2;
+        }
+        if rest.starts_with(b"\r\n") {
+            return nl + 3;
+        }
+        i = nl + 1;
+    }
+    raw.len()
+}
+
 /// `<origin.length>` of a partial fetch: the bytes from `origin`, at most
 /// `length` of them; empty when `origin` is past the end (RFC 3501 §6.4.5).
 pub fn partial(bytes: &[u8], origin: u32, length: u32) -> &[u8] {
@@ -418,6 +442,18 @@ impl Entity {
                     .find(|(k, _)| k == "charset")
                     .map_or("us-ascii", |(_, v)| v.as_str());
                 let cte = field_string(hdr, "content-transfer-encoding").unwrap_or_default();
+                let plain_cte = matches!(
+                    cte.trim().to_ascii_lowercase().as_str(),
+                    "" | "7bit" | "8bit" | "binary"
+                );
+                let plain_charset = ["us-ascii", "utf-8", "utf8"]
+                    .iter()
+                    .any(|c| charset.eq_ignore_ascii_case(c));
+                if plain_cte && plain_charset {
+                    // Nothing to decode: the stored bytes are the text.
+                    out.push(String::from_utf8_lossy(&d[self.body.clone()]).into_owned());
+                    return;
+                }
                 let mut part = format!(
                     "Content-Type: text/plain; charset=\"{}\"\r\nContent-Transfer-Encoding: {}\r\n\r\n",
                     charset.replace(['"', '\\', '\r', '\n'], ""),
@@ -668,5 +704,39 @@ fn envelope_of(hdr: &[u8]) -> Envelope {
         bcc: addrs("bcc").unwrap_or_default(),
         in_reply_to: field(hdr, "in-reply-to"),
         message_id: field(hdr, "message-id"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_lengths() {
+        assert_eq!(header_len(b"a: b\n\nbody"), 6);
+        assert_eq!(header_len(b"a: b\r\n\r\nbody"), 8);
+        assert_eq!(header_len(b"a: b\n\r\nbody"), 7);
+        assert_eq!(header_len(b"\nbody"), 1);
+        assert_eq!(header_len(b"\r\nbody"), 2);
+        assert_eq!(header_len(b"a: b\n"), 5);
+        assert_eq!(header_len(b""), 0);
+    }
+
+    #[test]
+    fn crlf_conversion() {
+        assert_eq!(&*to_crlf(b"a\nb\r\nc\r"), b"a\r\nb\r\nc\r");
+        assert_eq!(crlf_size(b"a\nb\r\n"), 6);
+        assert!(matches!(to_crlf(b"a\r\n"), Cow::Borrowed(_)));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn crlf_size_matches_conversion(v in proptest::collection::vec(proptest::sample::select(vec![b'a', b'\r', b'\n', b' ']), 0..200)) {
+            proptest::prop_assert_eq!(crlf_size(&v), to_crlf(&v).len() as u64);
+            let m = Message::parse(&v);
+            proptest::prop_assert_eq!(m.size(), crlf_size(&v));
+            let hl = header_len(&v);
+            proptest::prop_assert_eq!(Message::parse(&v[..hl]).envelope(), m.envelope());
+        }
     }
 }

@@ -86,6 +86,27 @@ impl Ctx<'_> {
     }
 }
 
+/// Whether `hay` contains `needle_lower` (already lowercased) ignoring
+/// case. ASCII needles are matched without allocating; others compare
+/// Unicode-lowercased text.
+fn contains_ci(hay: &str, needle_lower: &str) -> bool {
+    let needle = needle_lower.as_bytes();
+    if needle.is_empty() {
+        return true;
+    }
+    if !needle_lower.is_ascii() {
+        return hay.to_lowercase().contains(needle_lower);
+    }
+    let hay = hay.as_bytes();
+    if hay.len() < needle.len() {
+        return false;
+    }
+    let (lo, up) = (needle[0], needle[0].to_ascii_uppercase());
+    (0..=hay.len() - needle.len()).any(|i| {
+        (hay[i] == lo || hay[i] == up) && hay[i..i + needle.len()].eq_ignore_ascii_case(needle)
+    })
+}
+
 pub(crate) fn run(session: &Session, key: &SearchKey) -> Result<Vec<(u32, Uid)>> {
     let seqs: Vec<u32> = (1..=session.exists()).collect();
     let views = session.messages(&seqs);
@@ -147,7 +168,7 @@ fn eval(key: &SearchKey, c: &mut Ctx<'_>) -> bool {
             let in_headers = c.content().is_some_and(|m| {
                 m.decoded_headers()
                     .iter()
-                    .any(|(n, v)| n.contains(&needle) || v.to_lowercase().contains(&needle))
+                    .any(|(n, v)| contains_ci(n, &needle) || contains_ci(v, &needle))
             });
             in_headers || c.body_contains(s)
         }
@@ -158,5 +179,21 @@ fn eval(key: &SearchKey, c: &mut Ctx<'_>) -> bool {
         SearchKey::And(keys) => keys.iter().all(|k| eval(k, c)),
         // A key this crate does not know matches nothing.
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::contains_ci;
+
+    #[test]
+    fn case_insensitive_substrings() {
+        assert!(contains_ci("Hello World", "o w"));
+        assert!(contains_ci("HELLO", "hello"));
+        assert!(!contains_ci("hell", "hello"));
+        assert!(contains_ci("anything", ""));
+        assert!(contains_ci("GRÜSSE aus Köln", "köln"));
+        assert!(contains_ci("Straße", "straße"));
+        assert!(!contains_ci("Strasse", "straße"));
     }
 }

@@ -289,6 +289,10 @@ fn decoded_text_for_search() {
     assert!(texts.iter().any(|t| t.contains("forwarded body")));
     let h = m.decoded_headers();
     assert!(h.iter().any(|(n, v)| n == "subject" && v == "Grüße"));
+    let plain = Message::parse("Content-Type: text/plain; charset=utf-8\n\nGrüße\n".as_bytes());
+    assert_eq!(plain.body_texts(), vec!["Grüße\r\n".to_owned()]);
+    let latin1 = Message::parse(b"Content-Type: text/plain; charset=iso-8859-1\n\nGr\xfc\xdfe\n");
+    assert_eq!(latin1.body_texts(), vec!["Grüße\r\n".to_owned()]);
 }
 
 #[test]

@@ -288,3 +288,26 @@ fn derived_data_is_computed_once_and_dropped_with_the_message() {
         ));
     });
 }
+
+#[test]
+fn envelope_from_header_matches_full_parse() {
+    both(|s| {
+        let mb = s.open(&n("INBOX")).unwrap();
+        let big_body = "x".repeat(100_000);
+        for raw in [
+            format!("From: a@b\nSubject: lf\n\n{big_body}\n"),
+            format!("From: a@b\r\nTo: c@d\r\nSubject: crlf\r\n\r\n{big_body}"),
+            "Subject: no body".to_owned(),
+            format!("\n{big_body}"),
+            format!("Subject: {}\n\nbody", "y".repeat(40_000)),
+        ] {
+            let u = mb.append(raw.as_bytes(), &FlagSet::new(), None).unwrap();
+            let full = postroom_mailbox::message::Message::parse(raw.as_bytes()).envelope();
+            assert_eq!(*mb.envelope(u).unwrap(), full);
+            assert!(Arc::ptr_eq(
+                &mb.envelope(u).unwrap(),
+                &mb.envelope(u).unwrap()
+            ));
+        }
+    });
+}

@@ -493,6 +493,36 @@ impl FolderBackend for MaildirFolder {
         Ok(())
     }
 
+    fn read_header(&self, msg: &Msg) -> Result<Vec<u8>> {
+        use std::io::Read;
+        // Headers end early; read in chunks until the blank line.
+        const CHUNK: usize = 16 * 1024;
+        const MAX_HEADER: usize = 1024 * 1024;
+        let path = self.cur().join(&msg.key);
+        let mut f = match fs::File::open(&path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                let raw = self.read(msg)?;
+                return Ok(raw[..crate::message::header_len(&raw)].to_vec());
+            }
+            Err(e) => return Err(MailboxError::io(path, e)),
+        };
+        let mut buf = Vec::with_capacity(CHUNK);
+        loop {
+            let start = buf.len();
+            buf.resize(start + CHUNK, 0);
+            let n = f
+                .read(&mut buf[start..])
+                .map_err(|e| MailboxError::io(&path, e))?;
+            buf.truncate(start + n);
+            let len = crate::message::header_len(&buf);
+            if len < buf.len() || n == 0 || buf.len() >= MAX_HEADER {
+                buf.truncate(len);
+                return Ok(buf);
+            }
+        }
+    }
+
     fn foreign_uidls(&self, msgs: &[Msg]) -> HashMap<u32, String> {
         let Ok(bytes) = fs::read(self.dir.join(super::pop3list::POP3_LIST)) else {
             return HashMap::new();
