@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use postroom_server::net::tls::{DEFAULT_SELF_SIGNED_NAMES, ReloadableCert, SelfSigned};
 use postroom_server::net::{
-    Action, ConnectionInfo, ConnectionLimits, DriverConfig, ListenerConfig, LoginDelay, Protocol,
-    Server, UserClaim,
+    Action, BlockingJob, BlockingOutput, ConnectionInfo, ConnectionLimits, DriverConfig,
+    ListenerConfig, Protocol, Server, UserClaim,
 };
 use rustls::pki_types::{CertificateDer, ServerName, pem::PemObject};
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
@@ -35,10 +35,11 @@ struct Echo {
     big_left: usize,
     waiting: bool,
     notify: Arc<Notify>,
-    delay: LoginDelay,
     claim: Option<UserClaim>,
     polite_shutdown: bool,
     log: Arc<Mutex<Vec<String>>>,
+    job: Option<BlockingJob>,
+    busy: bool,
 }
 
 #[derive(Clone, Default)]
@@ -72,16 +73,34 @@ impl Echo {
             big_left: 0,
             waiting: false,
             notify: Arc::clone(&shared.notify),
-            delay: LoginDelay::new(Duration::from_millis(300), Duration::from_secs(1)),
             claim: None,
             polite_shutdown: shared.polite_shutdown,
             log: Arc::clone(&shared.log),
+            job: None,
+            busy: false,
         }
     }
 
     fn reply(&mut self, line: &str) {
         self.out.extend_from_slice(line.as_bytes());
         self.out.extend_from_slice(b"\r\n");
+    }
+
+    /// Runs the complete lines buffered, stopping at STARTTLS and while a
+    /// blocking job is pending.
+    fn process(&mut self) {
+        while !self.busy {
+            let Some(end) = self.buffer.iter().position(|&b| b == b'\n') else {
+                break;
+            };
+            let line: Vec<u8> = self.buffer.drain(..=end).collect();
+            let line = String::from_utf8_lossy(&line).trim_end().to_owned();
+            self.command(&line);
+            if self.awaiting_tls {
+                self.buffer.clear();
+                return;
+            }
+        }
     }
 
     fn command(&mut self, line: &str) {
@@ -104,6 +123,7 @@ impl Echo {
             }
             "LOGIN" => match self.info.claim_user(arg) {
                 Ok(claim) => {
+                    self.info.login_succeeded();
                     self.claim = Some(claim);
                     self.reply("OK logged in");
                 }
@@ -111,13 +131,22 @@ impl Echo {
             },
             "FAIL" => {
                 self.reply("NO wrong password");
-                let delay = self.delay.record_failure();
+                let delay = self.info.login_failed();
                 self.actions.push_back(delay);
             }
             "BIG" => {
                 self.big_left = arg.parse().unwrap_or(0);
             }
             "WAIT" => self.waiting = true,
+            "SLOW" => {
+                let millis: u64 = arg.parse().unwrap_or(0);
+                self.busy = true;
+                self.job = Some(Box::new(move || {
+                    // Stands in for a password hash: blocks its thread.
+                    std::thread::sleep(Duration::from_millis(millis));
+                    Box::new(millis) as BlockingOutput
+                }));
+            }
             _ => self.reply(&format!("ECHO {line}")),
         }
     }
@@ -131,15 +160,7 @@ impl Protocol for Echo {
             return;
         }
         self.buffer.extend_from_slice(input);
-        while let Some(end) = self.buffer.iter().position(|&b| b == b'\n') {
-            let line: Vec<u8> = self.buffer.drain(..=end).collect();
-            let line = String::from_utf8_lossy(&line).trim_end().to_owned();
-            self.command(&line);
-            if self.awaiting_tls {
-                self.buffer.clear();
-                return;
-            }
-        }
+        self.process();
     }
 
     fn poll_transmit(&mut self, out: &mut Vec<u8>) {
@@ -165,6 +186,17 @@ impl Protocol for Echo {
     fn handle_wakeup(&mut self) {
         self.waiting = false;
         self.reply("WOKE");
+    }
+
+    fn poll_blocking(&mut self) -> Option<BlockingJob> {
+        self.job.take()
+    }
+
+    fn handle_blocking_done(&mut self, output: BlockingOutput) {
+        let millis = output.downcast::<u64>().unwrap();
+        self.reply(&format!("SLEPT {millis}"));
+        self.busy = false;
+        self.process();
     }
 
     fn handle_tls_established(&mut self) {
@@ -432,8 +464,12 @@ async fn per_user_limit_counts_logins() {
 }
 
 #[tokio::test]
-async fn failed_login_delays_the_answer() {
-    let server = Server::new(ConnectionLimits::default());
+async fn failed_logins_are_delayed_per_address() {
+    let mut limits = ConnectionLimits::default();
+    assert_eq!(limits.login_delay, Duration::from_secs(2));
+    limits.login_delay = Duration::from_millis(300);
+    limits.max_login_delay = Duration::from_millis(700);
+    let server = Server::new(limits);
     let shared = Shared::default();
     let addr = server
         .listen(
@@ -450,9 +486,22 @@ async fn failed_login_delays_the_answer() {
     assert_eq!(c.line().await.unwrap(), "NO wrong password");
     assert!(start.elapsed() >= Duration::from_millis(300));
     assert_eq!(c.line().await.unwrap(), "ECHO next");
+    // A new connection from the same address does not start over.
+    let mut d = plain_client(addr).await;
+    d.line().await.unwrap();
+    let start = Instant::now();
+    assert_eq!(d.call("FAIL").await, "NO wrong password");
+    assert!(start.elapsed() >= Duration::from_millis(600));
+    // Capped.
     let start = Instant::now();
     assert_eq!(c.call("FAIL").await, "NO wrong password");
-    assert!(start.elapsed() >= Duration::from_millis(600));
+    let waited = start.elapsed();
+    assert!(waited >= Duration::from_millis(700) && waited < Duration::from_millis(1200));
+    // A successful login forgets the failures.
+    assert_eq!(d.call("LOGIN bob").await, "OK logged in");
+    let start = Instant::now();
+    assert_eq!(c.call("FAIL").await, "NO wrong password");
+    assert!(start.elapsed() < Duration::from_millis(600));
 }
 
 #[tokio::test]
@@ -476,6 +525,37 @@ async fn wakeup_reaches_waiting_session() {
     shared.notify.notify_one();
     assert_eq!(c.line().await.unwrap(), "WOKE");
     assert_eq!(c.call("ping").await, "ECHO ping");
+}
+
+/// On the single-threaded test runtime a job run inline would stall every
+/// other connection.
+#[tokio::test]
+async fn blocking_jobs_do_not_stall_other_connections() {
+    let server = Server::new(ConnectionLimits::default());
+    let shared = Shared::default();
+    let addr = server
+        .listen(
+            ListenerConfig::plain("echo", localhost(), None),
+            shared.factory(),
+        )
+        .await
+        .unwrap();
+    let mut slow = plain_client(addr).await;
+    let mut fast = plain_client(addr).await;
+    slow.line().await.unwrap();
+    fast.line().await.unwrap();
+    let start = Instant::now();
+    // The pipelined command waits for the job's result.
+    slow.send("SLOW 800\r\nafter\r\n").await;
+    eventually("SLOW processed", || {
+        shared.lines().contains(&"SLOW 800".to_owned())
+    })
+    .await;
+    assert_eq!(fast.call("ping").await, "ECHO ping");
+    assert!(start.elapsed() < Duration::from_millis(800));
+    assert_eq!(slow.line().await.unwrap(), "SLEPT 800");
+    assert!(start.elapsed() >= Duration::from_millis(800));
+    assert_eq!(slow.line().await.unwrap(), "ECHO after");
 }
 
 #[tokio::test]

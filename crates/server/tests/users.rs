@@ -97,6 +97,35 @@ fn useradd_default_hash_then_login() {
 }
 
 #[test]
+fn save_replaces_atomically() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("users");
+    std::fs::write(&path, "# old\nalice:{PLAIN}a\n").unwrap();
+    let mut db = users::load(&path).unwrap();
+    db.insert(UserEntry::new("bob", StoredPassword::parse("{PLAIN}b").ok()).unwrap())
+        .unwrap();
+    users::save(&path, &db).unwrap();
+    assert_eq!(
+        std::fs::read_to_string(&path).unwrap(),
+        "alice:{PLAIN}a\nbob:{PLAIN}b\n"
+    );
+    // Nothing is left beside it.
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o077, 0);
+    }
+    // A failed save (no such directory) reports the path.
+    let missing = dir.path().join("no/such/dir/users");
+    assert!(matches!(
+        users::save(&missing, &db),
+        Err(LoadError::Io { .. })
+    ));
+}
+
+#[test]
 fn load_reports_path_and_line() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("users");

@@ -86,6 +86,9 @@ pub enum DriveError {
     /// available or already on.
     #[error("the protocol asked for STARTTLS, which this connection does not offer")]
     StartTlsUnavailable,
+    /// A job from [`Protocol::poll_blocking`] panicked or was cancelled.
+    #[error("blocking job failed: {0}")]
+    Blocking(String),
     /// The last output could not be sent within [`DriverConfig::close_timeout`].
     #[error("sending the last output timed out")]
     CloseTimeout,
@@ -148,7 +151,7 @@ where
                     };
                     // RFC 3207 §4 / RFC 2595 §4: the positive answer goes
                     // out in plaintext, then the handshake starts.
-                    fill(&mut protocol, &mut out, usize::MAX);
+                    fill(&mut protocol, &mut out, config.write_high_water);
                     let sent = timeout(config.close_timeout, async {
                         conn.write_all(&out).await?;
                         conn.flush().await
@@ -168,12 +171,26 @@ where
                         .await
                         .map_err(|_| DriveError::TlsHandshakeTimeout(config.tls_handshake_timeout))?
                         .map_err(DriveError::TlsHandshake)?;
+                    let (_, session) = upgraded.get_ref();
+                    debug!(
+                        version = ?session.protocol_version(),
+                        cipher = ?session.negotiated_cipher_suite().map(|c| c.suite()),
+                        "tls established after starttls"
+                    );
                     conn = Conn::Tls(Box::new(upgraded));
-                    debug!("tls established after starttls");
                     idle_deadline = Instant::now() + config.idle_timeout;
                     protocol.handle_tls_established();
                 }
             }
+        }
+
+        if let Some(job) = protocol.poll_blocking() {
+            let output = tokio::task::spawn_blocking(job)
+                .await
+                .map_err(|e| DriveError::Blocking(e.to_string()))?;
+            protocol.handle_blocking_done(output);
+            // The result may have queued actions.
+            continue;
         }
 
         fill(&mut protocol, &mut out, config.write_high_water);
@@ -198,9 +215,11 @@ where
             ShutdownPhase::Closing
         };
 
+        // Shutdown, timers and wake-ups come before the socket, so a peer
+        // that keeps the socket busy cannot starve them.
         let event = tokio::select! {
             biased;
-            r = io_event(&mut conn, &out, unflushed, &mut buf, want_read) => r,
+            () = shutdown.reached(next_phase), if phase < ShutdownPhase::Closing => Ok(Event::Shutdown),
             () = sleep_until(timer) => Ok(Event::Timer),
             () = async {
                 match &notify {
@@ -208,7 +227,7 @@ where
                     None => std::future::pending().await,
                 }
             } => Ok(Event::Wakeup),
-            () = shutdown.reached(next_phase), if phase < ShutdownPhase::Closing => Ok(Event::Shutdown),
+            r = io_event(&mut conn, &out, unflushed, &mut buf, want_read) => r,
         };
         let event = match (event, closing) {
             (Ok(event), _) => event,
@@ -387,5 +406,143 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for Conn<S> {
             Conn::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
             Conn::Gone => Poll::Ready(Err(gone())),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, duplex};
+
+    /// Replies `ok` to each line; `tls` asks for STARTTLS; `big` queues
+    /// 1 MiB; `bye` closes.
+    #[derive(Default)]
+    struct Lines {
+        buffer: Vec<u8>,
+        out: Vec<u8>,
+        actions: Vec<Action>,
+        idle_goodbye: bool,
+    }
+
+    impl Protocol for Lines {
+        fn handle_input(&mut self, input: &[u8]) {
+            self.buffer.extend_from_slice(input);
+            while let Some(end) = self.buffer.iter().position(|&b| b == b'\n') {
+                let line: Vec<u8> = self.buffer.drain(..=end).collect();
+                match line.as_slice() {
+                    b"tls\n" => self.actions.push(Action::StartTls),
+                    b"big\n" => self.out.resize(self.out.len() + (1 << 20), b'x'),
+                    b"bye\n" => self.actions.push(Action::Close),
+                    _ => self.out.extend_from_slice(b"ok\n"),
+                }
+            }
+        }
+        fn poll_transmit(&mut self, out: &mut Vec<u8>) {
+            out.append(&mut self.out);
+        }
+        fn poll_action(&mut self) -> Option<Action> {
+            self.actions.pop()
+        }
+        fn handle_idle_timeout(&mut self) {
+            if self.idle_goodbye {
+                self.out.extend_from_slice(b"bye idle\n");
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn starttls_without_config_is_an_error() {
+        let (mut client, server) = duplex(1024);
+        let task = tokio::spawn(drive(
+            server,
+            Lines::default(),
+            DriveOptions::new(DriverConfig::imap()),
+        ));
+        client.write_all(b"tls\n").await.unwrap();
+        assert!(matches!(
+            task.await.unwrap(),
+            Err(DriveError::StartTlsUnavailable)
+        ));
+    }
+
+    #[tokio::test]
+    async fn half_close_still_gets_its_answers() {
+        let (mut client, server) = duplex(1024);
+        let task = tokio::spawn(drive(
+            server,
+            Lines::default(),
+            DriveOptions::new(DriverConfig::imap()),
+        ));
+        client.write_all(b"a\nb\n").await.unwrap();
+        client.shutdown().await.unwrap();
+        let mut got = Vec::new();
+        client.read_to_end(&mut got).await.unwrap();
+        assert_eq!(got, b"ok\nok\n");
+        assert_eq!(task.await.unwrap().unwrap(), CloseReason::PeerClosed);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn imap_idle_timeout_is_thirty_minutes() {
+        let (mut client, server) = duplex(1024);
+        let protocol = Lines {
+            idle_goodbye: true,
+            ..Lines::default()
+        };
+        let start = Instant::now();
+        let task = tokio::spawn(drive(
+            server,
+            protocol,
+            DriveOptions::new(DriverConfig::imap()),
+        ));
+        let mut got = Vec::new();
+        client.read_to_end(&mut got).await.unwrap();
+        assert_eq!(got, b"bye idle\n");
+        assert_eq!(task.await.unwrap().unwrap(), CloseReason::IdleTimeout);
+        let waited = start.elapsed();
+        assert!(waited >= Duration::from_secs(1800) && waited < Duration::from_secs(1801));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn peer_that_never_reads_is_dropped() {
+        let (mut client, server) = duplex(4096);
+        let config = DriverConfig::pop3();
+        let (idle, close) = (config.idle_timeout, config.close_timeout);
+        let start = Instant::now();
+        let task = tokio::spawn(drive(server, Lines::default(), DriveOptions::new(config)));
+        // 1 MiB of output fills the 4 KiB pipe and is never read: the idle
+        // timeout starts the close, whose flush then times out.
+        client.write_all(b"big\nnext\n").await.unwrap();
+        let result = task.await.unwrap();
+        assert!(
+            matches!(result, Err(DriveError::CloseTimeout)),
+            "{result:?}"
+        );
+        assert!(start.elapsed() >= idle + close);
+        drop(client);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn delay_holds_output_and_is_capped() {
+        struct Slow(bool, Vec<u8>);
+        impl Protocol for Slow {
+            fn handle_input(&mut self, _: &[u8]) {}
+            fn poll_transmit(&mut self, out: &mut Vec<u8>) {
+                out.append(&mut self.1);
+            }
+            fn poll_action(&mut self) -> Option<Action> {
+                std::mem::take(&mut self.0).then_some(Action::Delay(Duration::from_secs(3600)))
+            }
+        }
+        let (mut client, server) = duplex(1024);
+        let start = Instant::now();
+        tokio::spawn(drive(
+            server,
+            Slow(true, b"late\n".to_vec()),
+            DriveOptions::new(DriverConfig::imap()),
+        ));
+        let mut got = [0u8; 5];
+        client.read_exact(&mut got).await.unwrap();
+        assert_eq!(&got, b"late\n");
+        assert_eq!(start.elapsed().as_secs(), MAX_DELAY.as_secs());
     }
 }

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::net::{IpAddr, Ipv6Addr};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::sync::Notify;
 
@@ -26,6 +26,16 @@ pub struct ConnectionLimits {
     /// Default 20: Thunderbird opens up to five per account, on several
     /// devices.
     pub per_user: usize,
+    /// The delay after the first failed login from a client address (see
+    /// [`ConnectionInfo::login_failed`](super::ConnectionInfo::login_failed));
+    /// each further failure from that address doubles it. Default 2
+    /// seconds (Dovecot's `auth_failure_delay`).
+    pub login_delay: Duration,
+    /// The longest failed-login delay. Default 15 seconds.
+    pub max_login_delay: Duration,
+    /// A client address's failures are forgotten this long after its last
+    /// one. Default 1 hour.
+    pub login_penalty_expiry: Duration,
 }
 
 impl Default for ConnectionLimits {
@@ -34,6 +44,9 @@ impl Default for ConnectionLimits {
             total: 1000,
             per_ip: 50,
             per_user: 20,
+            login_delay: Duration::from_secs(2),
+            max_login_delay: Duration::from_secs(15),
+            login_penalty_expiry: Duration::from_secs(3600),
         }
     }
 }
@@ -67,7 +80,14 @@ struct Counts {
     total: usize,
     per_ip: HashMap<IpAddr, usize>,
     per_user: HashMap<String, usize>,
+    /// Failed logins per client address: count and time of the last one.
+    failures: HashMap<IpAddr, (u32, Instant)>,
 }
+
+/// Client addresses whose failures are remembered at most; beyond it the
+/// expired entries are dropped, then all (a flood of addresses must not
+/// grow memory without bound).
+const MAX_PENALISED_ADDRESSES: usize = 100_000;
 
 impl Tracker {
     pub(crate) fn new(limits: ConnectionLimits) -> Arc<Tracker> {
@@ -118,6 +138,37 @@ impl Tracker {
             tracker: Arc::clone(self),
             user: user.to_owned(),
         })
+    }
+
+    /// Records a failed login from `ip` and returns the delay to apply.
+    pub(crate) fn login_failed(&self, ip: IpAddr, now: Instant) -> Duration {
+        let key = ip_key(ip);
+        let expiry = self.limits.login_penalty_expiry;
+        let mut counts = self.counts();
+        if counts.failures.len() >= MAX_PENALISED_ADDRESSES && !counts.failures.contains_key(&key) {
+            counts
+                .failures
+                .retain(|_, (_, last)| now.saturating_duration_since(*last) < expiry);
+            if counts.failures.len() >= MAX_PENALISED_ADDRESSES {
+                counts.failures.clear();
+            }
+        }
+        let entry = counts.failures.entry(key).or_insert((0, now));
+        if now.saturating_duration_since(entry.1) >= expiry {
+            entry.0 = 0;
+        }
+        entry.0 = entry.0.saturating_add(1);
+        entry.1 = now;
+        let factor = 1u32.checked_shl(entry.0 - 1).unwrap_or(u32::MAX);
+        self.limits
+            .login_delay
+            .saturating_mul(factor)
+            .min(self.limits.max_login_delay)
+    }
+
+    /// Forgets the failures of `ip` after a successful login.
+    pub(crate) fn login_succeeded(&self, ip: IpAddr) {
+        self.counts().failures.remove(&ip_key(ip));
     }
 
     pub(crate) fn user_connections(&self, user: &str) -> usize {
@@ -197,14 +248,16 @@ impl Drop for UserClaim {
     }
 }
 
-/// The delay after failed logins, for protocols to apply through
-/// [`Action::Delay`]. Per connection: the first failure waits `base`, each
+/// A per-connection failed-login delay, for protocols to apply through
+/// [`Action::Delay`]. [`ConnectionInfo::login_failed`](super::ConnectionInfo::login_failed)
+/// is usually the better choice: it counts failures per client address
+/// across connections. Here: the first failure waits `base`, each
 /// further one twice as long as the one before, up to `max`. The driver
 /// holds the connection's input and output for that long, so the failure
 /// response itself arrives late and pipelined guesses wait too.
 ///
 /// ```
-/// use std::time::Duration;
+/// use std::time::{Duration, Instant};
 /// use postroom_server::net::{Action, LoginDelay};
 ///
 /// let mut delay = LoginDelay::default();
@@ -266,6 +319,7 @@ mod tests {
             total: 3,
             per_ip: 2,
             per_user: 1,
+            ..ConnectionLimits::default()
         });
         let a: IpAddr = "192.0.2.1".parse().unwrap();
         let b: IpAddr = "192.0.2.2".parse().unwrap();
@@ -285,6 +339,7 @@ mod tests {
             total: 10,
             per_ip: 1,
             per_user: 1,
+            ..ConnectionLimits::default()
         });
         let _a = t.connect("2001:db8:1:2::1".parse().unwrap()).unwrap();
         assert!(t.connect("2001:db8:1:2::ffff".parse().unwrap()).is_err());
@@ -299,6 +354,7 @@ mod tests {
             total: 10,
             per_ip: 10,
             per_user: 2,
+            ..ConnectionLimits::default()
         });
         let c1 = t.claim_user("alice").unwrap();
         let _c2 = t.claim_user("alice").unwrap();
@@ -311,6 +367,41 @@ mod tests {
         drop(c1);
         assert_eq!(t.user_connections("alice"), 1);
         let _c3 = t.claim_user("alice").unwrap();
+    }
+
+    #[test]
+    fn login_penalty_per_address() {
+        let t = Tracker::new(ConnectionLimits {
+            login_delay: Duration::from_millis(100),
+            max_login_delay: Duration::from_millis(350),
+            login_penalty_expiry: Duration::from_secs(60),
+            ..ConnectionLimits::default()
+        });
+        let a: IpAddr = "192.0.2.1".parse().unwrap();
+        let b: IpAddr = "2001:db8::1".parse().unwrap();
+        let now = Instant::now();
+        let ms = |d: Duration| d.as_millis();
+        assert_eq!(ms(t.login_failed(a, now)), 100);
+        assert_eq!(ms(t.login_failed(a, now)), 200);
+        assert_eq!(ms(t.login_failed(a, now)), 350);
+        // Another address (here another /64) starts over.
+        assert_eq!(ms(t.login_failed(b, now)), 100);
+        assert_eq!(ms(t.login_failed("2001:db8::2".parse().unwrap(), now)), 200);
+        // Success forgets; so does time.
+        t.login_succeeded(a);
+        assert_eq!(ms(t.login_failed(a, now)), 100);
+        let later = now + Duration::from_secs(61);
+        assert_eq!(ms(t.login_failed(b, later)), 100);
+    }
+
+    #[test]
+    fn login_penalty_memory_is_bounded() {
+        let t = Tracker::new(ConnectionLimits::default());
+        let now = Instant::now();
+        for i in 0..(MAX_PENALISED_ADDRESSES as u32 + 10) {
+            t.login_failed(IpAddr::V4(i.into()), now);
+        }
+        assert!(t.counts().failures.len() <= MAX_PENALISED_ADDRESSES);
     }
 
     #[test]

@@ -358,7 +358,12 @@ where
                 let handshake = config.driver.tls_handshake_timeout;
                 match timeout(handshake, TlsAcceptor::from(Arc::clone(tls)).accept(tcp)).await {
                     Ok(Ok(stream)) => {
-                        debug!("tls established");
+                        let (_, session) = stream.get_ref();
+                        debug!(
+                            version = ?session.protocol_version(),
+                            cipher = ?session.negotiated_cipher_suite().map(|c| c.suite()),
+                            "tls established"
+                        );
                         drive(stream, factory(info), options).await
                     }
                     Ok(Err(e)) => Err(DriveError::TlsHandshake(e)),

@@ -13,9 +13,11 @@
 //! - [`tls`] builds rustls configs (ring provider, TLS 1.2 and 1.3 only),
 //!   loads PEM files, generates self-signed certificates and provides the
 //!   [`tls::ReloadableCert`] resolver.
-//! - [`LoginDelay`] is the failed-login delay protocols apply through
-//!   [`Action::Delay`]; [`ConnectionInfo::claim_user`] counts logins against
-//!   the per-user limit.
+//! - [`ConnectionInfo::login_failed`] gives the failed-login delay (per
+//!   client address, across connections) that protocols apply through
+//!   [`Action::Delay`]; [`LoginDelay`] is a per-connection alternative.
+//!   [`ConnectionInfo::claim_user`] counts logins against the per-user
+//!   limit.
 //!
 //! ```no_run
 //! use std::time::{Duration, Instant};
@@ -82,6 +84,10 @@ use limits::Tracker;
 /// ([`handle_idle_timeout`](Self::handle_idle_timeout)) or a server shutdown
 /// ([`handle_shutdown`](Self::handle_shutdown)).
 ///
+/// A slow computation (a password hash) goes to
+/// [`poll_blocking`](Self::poll_blocking) so it does not stall other
+/// connections.
+///
 /// Both an IMAP and a POP3 session fit: STARTTLS and STLS are
 /// [`Action::StartTls`], LOGOUT and QUIT end with [`Action::Close`], IMAP
 /// IDLE waits on [`wakeup`](Self::wakeup), and the autologout timers are the
@@ -123,6 +129,21 @@ pub trait Protocol {
     /// The notifier from [`wakeup`](Self::wakeup) fired.
     fn handle_wakeup(&mut self) {}
 
+    /// Work that must not run on the async threads, such as checking a
+    /// password hash (tens to hundreds of milliseconds of CPU for ARGON2ID).
+    /// The driver runs each job on tokio's blocking thread pool, reading no
+    /// input and taking no action meanwhile, and hands its result to
+    /// [`handle_blocking_done`](Self::handle_blocking_done). Polled after
+    /// the actions on every turn of the loop.
+    fn poll_blocking(&mut self) -> Option<BlockingJob> {
+        None
+    }
+
+    /// The result of the job from [`poll_blocking`](Self::poll_blocking).
+    fn handle_blocking_done(&mut self, output: BlockingOutput) {
+        let _ = output;
+    }
+
     /// The TLS handshake requested by [`Action::StartTls`] has completed;
     /// everything from now on is encrypted.
     fn handle_tls_established(&mut self) {}
@@ -139,6 +160,13 @@ pub trait Protocol {
     /// ends are closed after sending what is queued.
     fn handle_shutdown(&mut self) {}
 }
+
+/// A job for [`Protocol::poll_blocking`].
+pub type BlockingJob = Box<dyn FnOnce() -> BlockingOutput + Send + 'static>;
+
+/// What a [`BlockingJob`] returns; the protocol downcasts it to the type its
+/// job produced.
+pub type BlockingOutput = Box<dyn std::any::Any + Send>;
 
 /// Something only the driver can do, returned by [`Protocol::poll_action`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -216,6 +244,22 @@ impl ConnectionInfo {
     /// logged in.
     pub fn claim_user(&self, user: &str) -> Result<UserClaim, LimitExceeded> {
         self.tracker.claim_user(user)
+    }
+
+    /// Records a failed login from this client address and returns the
+    /// [`Action::Delay`] to queue after the failure response: 2 seconds for
+    /// the first failure, doubling with each further one from the same
+    /// address (IPv6: /64), whatever connection it came on, up to 15
+    /// seconds (see [`ConnectionLimits::login_delay`]). The count is
+    /// forgotten on [`login_succeeded`](Self::login_succeeded) or an hour
+    /// after the last failure.
+    pub fn login_failed(&self) -> Action {
+        Action::Delay(self.tracker.login_failed(self.peer.ip(), Instant::now()))
+    }
+
+    /// Records a successful login: the address's failures are forgotten.
+    pub fn login_succeeded(&self) {
+        self.tracker.login_succeeded(self.peer.ip());
     }
 
     /// Whether the client connects from a loopback address (plaintext login

@@ -9,8 +9,9 @@
 //! (also spelled `userdb_acl_groups=`) gives the user's groups, every other
 //! item is kept as it is.
 //!
-//! [`UserDb::parse`] is a pure function over bytes. [`load`] reads a file
-//! and [`append_user`] adds a line to one (what `useradd` needs).
+//! [`UserDb::parse`] is a pure function over bytes. [`load`] reads a file,
+//! [`append_user`] adds a line to one (what `useradd` needs) and [`save`]
+//! replaces one atomically.
 //!
 //! ```
 //! use postroom_server::users::{Scheme, StoredPassword, UserDb, UserEntry};
@@ -218,6 +219,10 @@ impl UserEntry {
 pub struct UserDb {
     entries: Vec<UserEntry>,
     index: HashMap<String, usize>,
+    /// The entry whose password unknown users are checked against: one
+    /// with the most common scheme, so a failed lookup costs what a wrong
+    /// password usually costs.
+    decoy: Option<usize>,
 }
 
 impl UserDb {
@@ -230,7 +235,8 @@ impl UserDb {
     /// the input must be UTF-8. Fails on the first bad line, naming it.
     pub fn parse(input: &[u8]) -> Result<UserDb, ParseError> {
         let mut db = UserDb::new();
-        let mut first_line: HashMap<String, usize> = HashMap::new();
+        // The line of each entry, for duplicate reports.
+        let mut lines: Vec<usize> = Vec::new();
         for (i, raw) in input.split(|&b| b == b'\n').enumerate() {
             let line_no = i + 1;
             let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
@@ -253,16 +259,17 @@ impl UserDb {
                 line: line_no,
                 kind,
             })?;
-            if let Some(&first) = first_line.get(&entry.name) {
+            if let Some(&first) = db.index.get(&entry.name) {
                 return Err(ParseError::Duplicate {
                     line: line_no,
-                    first,
+                    first: lines[first],
                     name: entry.name,
                 });
             }
-            first_line.insert(entry.name.clone(), line_no);
+            lines.push(line_no);
             db.push(entry);
         }
+        db.decoy = db.most_common_scheme_entry();
         Ok(db)
     }
 
@@ -272,12 +279,36 @@ impl UserDb {
             return Err(DuplicateUser(entry.name));
         }
         self.push(entry);
+        self.decoy = self.most_common_scheme_entry();
         Ok(())
     }
 
     fn push(&mut self, entry: UserEntry) {
         self.index.insert(entry.name.clone(), self.entries.len());
         self.entries.push(entry);
+    }
+
+    fn most_common_scheme_entry(&self) -> Option<usize> {
+        let mut counts: HashMap<Scheme, (usize, usize)> = HashMap::new();
+        for (i, e) in self.entries.iter().enumerate() {
+            if let Some(p) = &e.password {
+                counts.entry(p.scheme()).or_insert((0, i)).0 += 1;
+            }
+        }
+        counts
+            .into_values()
+            .max_by_key(|&(count, first)| (count, std::cmp::Reverse(first)))
+            .map(|(_, first)| first)
+    }
+
+    /// Spends about the time a failed check of a real password takes.
+    fn decoy_verify(&self, password: &[u8]) {
+        let stored = self
+            .decoy
+            .and_then(|i| self.entries[i].password.as_ref())
+            .unwrap_or_else(|| StoredPassword::dummy());
+        // The result is meaningless: the login fails whatever it is.
+        let _ = stored.verify(password);
     }
 
     /// The user named `name` (exact match).
@@ -303,20 +334,22 @@ impl UserDb {
     /// Checks a login. Returns the user when `name` exists, has a password
     /// and `password` matches it.
     ///
-    /// An unknown user, or one without a password, is checked against a
-    /// dummy ARGON2ID hash (the default scheme for new users) so that the
-    /// answer takes about as long as a wrong password would.
+    /// An unknown user, or one without a password, is checked against the
+    /// password of a user with the file's most common scheme (whose cost
+    /// parameters are then the usual ones), or a dummy ARGON2ID hash when
+    /// no user has a password, so that the answer takes about as long as a
+    /// wrong password would. The result of that check is ignored.
     pub fn verify(&self, name: &str, password: &[u8]) -> Option<&UserEntry> {
         match self.get(name) {
             Some(entry) => match &entry.password {
                 Some(stored) => stored.verify(password).then_some(entry),
                 None => {
-                    StoredPassword::dummy().verify(password);
+                    self.decoy_verify(password);
                     None
                 }
             },
             None => {
-                StoredPassword::dummy().verify(password);
+                self.decoy_verify(password);
                 None
             }
         }
@@ -419,6 +452,38 @@ pub fn append_user(path: impl AsRef<Path>, entry: &UserEntry) -> Result<(), Load
     line.push(b'\n');
     file.write_all(&line).map_err(io_err)?;
     file.sync_all().map_err(io_err)
+}
+
+/// Writes `db` to `path` as a passwd-file ([`UserDb::to_bytes`]; comments
+/// of the old file are not kept), atomically: the text goes to a temporary
+/// file beside `path` (mode 0600 on Unix), is synced, then renamed over
+/// `path`, so a reader sees the old file or the new one, never a part.
+pub fn save(path: impl AsRef<Path>, db: &UserDb) -> Result<(), LoadError> {
+    let path = path.as_ref();
+    let io_err = |source| LoadError::Io {
+        path: path.to_owned(),
+        source,
+    };
+    let mut tmp_name = path.file_name().unwrap_or_default().to_owned();
+    tmp_name.push(format!(".tmp.{}", std::process::id()));
+    let tmp = path.with_file_name(tmp_name);
+    let result = (|| {
+        let mut options = fs::OpenOptions::new();
+        options.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o600);
+        }
+        let mut file = options.open(&tmp)?;
+        file.write_all(&db.to_bytes())?;
+        file.sync_all()?;
+        fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result.map_err(io_err)
 }
 
 /// Why a user name was refused.
@@ -763,6 +828,22 @@ mod tests {
         assert!(db.verify("nopass", b"").is_none());
         assert!(db.verify("other", b"anything").is_none());
         assert_eq!(db.plaintext_secret("nopass"), None);
+    }
+
+    #[test]
+    fn decoy_has_the_most_common_scheme() {
+        let sha = StoredPassword::hash(Scheme::Sha256Crypt, b"x")
+            .unwrap()
+            .to_field();
+        let file = format!("p1:{{PLAIN}}a\ns1:{sha}\ns2:{sha}\np2:{{PLAIN}}b\ns3:{sha}\n");
+        let db = UserDb::parse(file.as_bytes()).unwrap();
+        assert_eq!(db.decoy.map(|i| db.entries[i].name()), Some("s1"));
+        let db = UserDb::parse(b"n1\np1:{PLAIN}a\n").unwrap();
+        assert_eq!(db.decoy.map(|i| db.entries[i].name()), Some("p1"));
+        // Knowing the decoy's password does not log in an unknown user.
+        assert!(db.verify("nobody", b"a").is_none());
+        assert!(db.verify("n1", b"a").is_none());
+        assert_eq!(UserDb::parse(b"n1\n").unwrap().decoy, None);
     }
 
     #[test]
