@@ -169,6 +169,20 @@ fn retr_marks_seen_and_sends_the_bytes_of_imap_body() {
         assert_eq!(changes.flags.len(), 1, "one FETCH FLAGS for message {n}");
         assert_eq!(changes.flags[0].seq, n as u32);
     }
+    // TOP sends what the mailbox crate's own POP3 view gives for it.
+    let view = postroom_mailbox::pop3::Maildrop::open(Arc::clone(&inbox)).expect("view");
+    for n in 1..=4u32 {
+        for lines in [0u32, 1, 5] {
+            let (_, body) = c.multiline(&format!("TOP {n} {lines}\r\n"));
+            let mut expected = view.top(n, lines).expect("present");
+            if !expected.ends_with(b"\n") {
+                expected.extend_from_slice(b"\r\n");
+            }
+            assert_eq!(body, expected, "TOP {n} {lines}");
+        }
+    }
+    drop(view);
+
     // QUIT without DELE removes nothing and keeps \Seen.
     assert_eq!(c.send("QUIT\r\n"), "+OK bye, 0 messages deleted\r\n");
     assert_eq!(inbox.len(), 4);
@@ -227,4 +241,42 @@ fn uidls_stay_the_same_across_a_restart() {
         .map(|l| l.split_once(' ').expect("n SP uid").1.to_owned())
         .collect();
     assert_eq!(after, ours);
+}
+
+#[test]
+fn uidls_given_by_courier_pop3d_are_kept() {
+    let (dir, store) = maildir();
+    let inbox = store.open(&MailboxName::inbox()).expect("INBOX");
+    for i in 0..2 {
+        let m = format!("Subject: {i}\r\n\r\nbody {i}\r\n");
+        inbox
+            .append(m.as_bytes(), &FlagSet::new(), None)
+            .expect("append");
+    }
+    // Courier's pop3d listed the first message (by its file name).
+    let mut names: Vec<String> = std::fs::read_dir(dir.path().join("cur"))
+        .expect("cur/")
+        .map(|e| e.expect("entry").file_name().into_string().expect("UTF-8"))
+        .collect();
+    names.sort();
+    let first = inbox.messages()[0].uid;
+    let first_name = names
+        .iter()
+        .find(|n| {
+            std::fs::read(dir.path().join("cur").join(n)).expect("read")
+                == *inbox.raw(first).expect("raw")
+        })
+        .expect("the first message's file");
+    let list = format!("/3 8 1700000000\n{first_name} 20 7:1700000000:0\n");
+    std::fs::write(dir.path().join("courierpop3dsizelist"), list).expect("write list");
+
+    let mut c = pop3(dir.path());
+    let (_, listing) = c.multiline("UIDL\r\n");
+    let uv = inbox.uid_validity().get();
+    let second = inbox.messages()[1].uid.get();
+    assert_eq!(
+        String::from_utf8(listing).expect("text"),
+        format!("1 UID7-1700000000\r\n2 {second:08x}{uv:08x}\r\n")
+    );
+    assert_eq!(c.send("UIDL 1\r\n"), "+OK 1 UID7-1700000000\r\n");
 }

@@ -541,3 +541,43 @@ fn a_large_retr_is_streamed_in_chunks() {
     assert_eq!(status, format!("+OK {} octets\r\n", crlf.len()));
     assert_eq!(body, crlf);
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+
+    /// Any chunking of the same pipelined input gives the same answers.
+    #[test]
+    fn chunking_does_not_change_the_answers(cuts in proptest::collection::vec(1usize..40, 1..40)) {
+        let script = "CAPA\r\nUSER alice\r\nPASS secret\r\nSTAT\r\nLIST\r\nUIDL\r\n\
+                      RETR 1\r\nTOP 2 1\r\nDELE 1\r\nLIST 1\r\nRSET\r\nRETR 2\r\nNOOP\r\nQUIT\r\n";
+        let m1: &[u8] = b"Subject: one\n\n.dot\n..two\n.\nend";
+        let m2: &[u8] = b"Subject: two\r\n\r\nx\r\ny\r\n";
+        let transcript = |pieces: &[&[u8]]| {
+            let (store, _inbox) = store_with(&[m1, m2]);
+            let mut config = config_for(store);
+            config.chunk_size = 3;
+            let mut c = Client::new(config, ConnectionContext::plain(loopback()));
+            c.greeting();
+            let mut all = Vec::new();
+            for piece in pieces {
+                c.session.handle_input(c.now, piece);
+                all.extend(c.drain());
+            }
+            assert!(c.session.is_closed());
+            all
+        };
+        let whole = transcript(&[script.as_bytes()]);
+        let mut pieces = Vec::new();
+        let mut rest = script.as_bytes();
+        for cut in cuts {
+            if rest.is_empty() {
+                break;
+            }
+            let (a, b) = rest.split_at(cut.min(rest.len()));
+            pieces.push(a);
+            rest = b;
+        }
+        pieces.push(rest);
+        proptest::prop_assert_eq!(transcript(&pieces), whole);
+    }
+}

@@ -44,14 +44,14 @@ impl NumberError {
 #[derive(Debug)]
 pub(crate) struct Maildrop {
     mailbox: Arc<Mailbox>,
-    uid_validity: u32,
     entries: Vec<Entry>,
     _lock: MaildropLock,
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 struct Entry {
     uid: Uid,
+    uidl: String,
     size: u64,
     deleted: bool,
 }
@@ -64,11 +64,20 @@ impl Maildrop {
         let lock = MaildropLock::acquire(&mailbox).ok_or(OpenError::InUse)?;
         mailbox.rescan().map_err(OpenError::Store)?;
         let uid_validity = mailbox.uid_validity().get();
+        let mut foreign = mailbox.foreign_uidls();
         let mut entries = Vec::new();
         for info in mailbox.messages() {
+            // A UIDL Courier's pop3d gave is kept, so clients do not
+            // download the message again after a move; it must still be a
+            // valid unique-id (RFC 1939 §7).
+            let uidl = foreign
+                .remove(&info.uid)
+                .filter(|id| postroom_pop3::is_unique_id(id.as_bytes()))
+                .unwrap_or_else(|| format!("{:08x}{uid_validity:08x}", info.uid.get()));
             match mailbox.rfc822_size(info.uid) {
                 Ok(size) => entries.push(Entry {
                     uid: info.uid,
+                    uidl,
                     size,
                     deleted: false,
                 }),
@@ -79,7 +88,6 @@ impl Maildrop {
         }
         Ok(Maildrop {
             mailbox,
-            uid_validity,
             entries,
             _lock: lock,
         })
@@ -111,11 +119,10 @@ impl Maildrop {
     }
 
     /// UIDL n: 8 hex digits of the UID, then 8 of UIDVALIDITY (Dovecot's
-    /// default, the format of `postroom_mailbox::pop3::Maildrop`); 16
-    /// characters of `0-9a-f`, within RFC 1939 §7's 1 to 70 of 0x21-0x7E.
-    pub(crate) fn uidl(&self, n: u32) -> Result<String, NumberError> {
-        self.live(n)
-            .map(|e| format!("{:08x}{:08x}", e.uid.get(), self.uid_validity))
+    /// default, as `postroom_mailbox::pop3::Maildrop`), or the UIDL
+    /// Courier's pop3d recorded for the message.
+    pub(crate) fn uidl(&self, n: u32) -> Result<&str, NumberError> {
+        self.live(n).map(|e| e.uidl.as_str())
     }
 
     /// The numbers of the messages not marked as deleted, ascending.

@@ -28,7 +28,8 @@
 //! Sharing the Maildir with IMAP: the maildrop is a snapshot of INBOX at
 //! login (numbers and sizes fixed for the session, new mail shown at the
 //! next login); UIDLs are Dovecot's default format (8 hex digits of the IMAP
-//! UID, then 8 of UIDVALIDITY), stable across restarts; RETR sets `\Seen`
+//! UID, then 8 of UIDVALIDITY), stable across restarts, except that a UIDL
+//! Courier's pop3d recorded (`courierpop3dsizelist`) is kept; RETR sets `\Seen`
 //! once the message is queued, so IMAP sessions see it was read; RETR sends
 //! exactly the bytes IMAP `BODY[]` returns (CRLF line ends), plus the CRLF
 //! RFC 1939 §3 requires before the terminator when a message lacks a final
