@@ -984,7 +984,7 @@ impl Session {
                 .respond(&untagged_ok(Code::UidValidity(n), "UIDs valid"));
         }
         self.conn.respond(&untagged_ok(
-            Code::MyRights(LegacyMapping::DeleteIsD.with_virtual(rights)),
+            Code::MyRights(courier_view(&courier::myrights_code(rights))),
             "ACL",
         ));
         self.selected = Some(Selected {
@@ -1047,9 +1047,6 @@ impl Session {
             .then_some(Rights::ALL)
         });
         self.authorize(Operation::Delete, |_| rights)?;
-        if self.selected.as_ref().is_some_and(|s| s.loc == loc) {
-            // Deleting the selected mailbox: leave it first.
-        }
         store.delete(&loc.name).map_err(store_error)?;
         ok("DELETE completed")
     }
@@ -1885,13 +1882,11 @@ impl Session {
                 }
                 Acl2Outcome::Failed(f) => self.acl_failed(&wire, &f.text),
                 Acl2Outcome::RightsInfo(info) => {
-                    let parse =
-                        |s: &str| courier::parse_courier_letters_lenient(s).unwrap_or_default();
                     self.conn.respond_data(Data::RightsInfo {
                         mailbox: wire.clone(),
                         identifier: info.identifier.clone(),
-                        required: parse(&info.required),
-                        optional: info.optional.iter().map(|o| parse(o)).collect(),
+                        required: courier_view(&info.required),
+                        optional: info.optional.iter().map(|o| courier_view(o)).collect(),
                     });
                 }
             }
@@ -1908,12 +1903,17 @@ impl Session {
     }
 }
 
+/// Rights in Courier's ACL2 letters (`c` for create, `d` for `xte`) as a
+/// rights set, so the codec prints Courier's letters (in its own order).
+fn courier_view(letters: &str) -> Rights {
+    letters.parse().unwrap_or_default()
+}
+
 /// The extended LIST data Courier's `LIST (ACL MYRIGHTS)` asks for.
 fn extended_data(options: ListOptions, acl: &Acl, rights: Rights) -> Vec<ListExtended> {
     let Some(data) = courier::list_extended_data(options, acl, rights) else {
         return Vec::new();
     };
-    let parse = |s: &str| courier::parse_courier_letters_lenient(s).unwrap_or_default();
     let mut out = Vec::new();
     if let Some(entries) = data.acl {
         out.push(ListExtended::Acl(
@@ -1921,13 +1921,13 @@ fn extended_data(options: ListOptions, acl: &Acl, rights: Rights) -> Vec<ListExt
                 .into_iter()
                 .map(|(identifier, r)| AclEntry {
                     identifier,
-                    rights: parse(&r),
+                    rights: courier_view(&r),
                 })
                 .collect(),
         ));
     }
     if let Some(r) = data.myrights {
-        out.push(ListExtended::MyRights(parse(&r)));
+        out.push(ListExtended::MyRights(courier_view(&r)));
     }
     out
 }
