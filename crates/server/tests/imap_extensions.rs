@@ -159,6 +159,19 @@ fn acl_sharing_between_two_users() {
     );
     let r = bob.cmd("c2 STATUS #shared.alice.Projects (MESSAGES)");
     assert!(r.contains("(MESSAGES 1)"), "{r}");
+    // Shared folders can be subscribed (LSUB-only clients see them).
+    assert_eq!(
+        bob.cmd("c2a SUBSCRIBE #shared.alice.Projects"),
+        "c2a OK SUBSCRIBE completed\r\n"
+    );
+    let r = bob.cmd("c2b LSUB \"\" \"*\"");
+    assert!(
+        r.contains("* LSUB () \".\" #shared.alice.Projects\r\n"),
+        "{r}"
+    );
+    assert!(r.contains("INBOX.Sent"), "{r}");
+    let r = bob.cmd("c2c SUBSCRIBE #shared.alice");
+    assert!(r.starts_with("c2c NO [NONEXISTENT]"), "{r}");
     // Bob's alice INBOX stays invisible.
     let r = bob.cmd("c3 STATUS #shared.alice (MESSAGES)");
     assert!(r.starts_with("c3 NO [NONEXISTENT]"), "{r}");
@@ -201,6 +214,13 @@ fn acl_sharing_between_two_users() {
     assert_eq!(r, "d3 OK DELETEACL completed\r\n");
     let r = bob.cmd("c5 LIST \"\" \"*\"");
     assert!(!r.contains("#shared"), "{r}");
+    // Without `l` the subscription is not listed either.
+    let r = bob.cmd("c6 LSUB \"\" \"*\"");
+    assert!(!r.contains("#shared"), "{r}");
+    assert_eq!(
+        bob.cmd("c7 UNSUBSCRIBE #shared.alice.Projects"),
+        "c7 OK UNSUBSCRIBE completed\r\n"
+    );
 }
 
 #[test]

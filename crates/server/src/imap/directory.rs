@@ -215,6 +215,42 @@ pub(crate) fn rights_on(store: &MaildirStore, who: &Principal, loc: &Location) -
     Some(read_acl(store, &loc.name).rights_of(who, Some(&loc.owner)))
 }
 
+/// The file, at the top of a user's Maildir, listing the user's
+/// subscriptions to other users' shared folders (one `#shared.` name per
+/// line; the store's own subscription file holds personal names only).
+pub(crate) const SHARED_SUBSCRIPTIONS: &str = "postroom-shared-subscriptions";
+
+/// The user's subscriptions to shared folders.
+pub(crate) fn shared_subscriptions(store: &MaildirStore) -> Vec<String> {
+    std::fs::read(store.root().join(SHARED_SUBSCRIPTIONS))
+        .map(|b| {
+            String::from_utf8_lossy(&b)
+                .lines()
+                .filter(|l| !l.is_empty())
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Replaces the shared subscriptions (written to `tmp/`, then renamed).
+pub(crate) fn set_shared_subscriptions(
+    store: &MaildirStore,
+    names: &[String],
+) -> std::io::Result<()> {
+    let mut bytes = Vec::new();
+    for n in names {
+        bytes.extend_from_slice(n.as_bytes());
+        bytes.push(b'\n');
+    }
+    let tmp = store
+        .root()
+        .join("tmp")
+        .join(format!("{SHARED_SUBSCRIPTIONS}.{}", std::process::id()));
+    std::fs::write(&tmp, bytes)?;
+    std::fs::rename(&tmp, store.root().join(SHARED_SUBSCRIPTIONS))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -65,7 +65,10 @@ pub use directory::{Directory, SHARED_PREFIX};
 pub use protocol::Connection;
 pub use quota::{MaildirsizeQuota, QuotaState};
 
-use directory::{Location, display, exists, read_acl, resolve, rights_on, write_acl};
+use directory::{
+    Location, display, exists, read_acl, resolve, rights_on, set_shared_subscriptions,
+    shared_subscriptions, write_acl,
+};
 
 /// The folders created and subscribed at a user's first login, with their
 /// RFC 6154 attribute.
@@ -1087,10 +1090,26 @@ impl Session {
         let (loc, store) = self.locate(&wire)?;
         let user = self.user_ref()?;
         if loc.owner != user.name {
-            return Err(no_code(
-                Code::CannotDo,
-                "shared folders are always listed; subscriptions are personal",
-            ));
+            // Another user's folder: kept in a file of our own, since the
+            // store's subscription file holds personal names only.
+            let shown = display(&user.name, &loc).into_string();
+            let mut subs = shared_subscriptions(&user.store);
+            if on {
+                let rights = self.rights(&store, &loc);
+                self.authorize(Operation::Subscribe, |_| rights)?;
+                if !subs.contains(&shown) {
+                    subs.push(shown);
+                }
+            } else {
+                subs.retain(|s| *s != shown);
+            }
+            set_shared_subscriptions(&user.store, &subs)
+                .map_err(|_| no_code(Code::ServerBug, "cannot save subscriptions"))?;
+            return ok(if on {
+                "SUBSCRIBE completed"
+            } else {
+                "UNSUBSCRIBE completed"
+            });
         }
         if on {
             let rights = self.rights(&store, &loc);
@@ -1167,6 +1186,27 @@ impl Session {
         }
         if !lsub && could_match_shared(&full) {
             out.extend(self.shared_list(&full, options));
+        }
+        if lsub {
+            // Subscribed shared folders the user may still look up.
+            let users = self.config.directory.users();
+            for name in shared_subscriptions(&user.store) {
+                if !postroom_mailbox::pattern_matches(&full, &name) {
+                    continue;
+                }
+                let wire = MailboxName::new(name);
+                let Some(loc) = resolve(&users, &user.name, &wire) else {
+                    continue;
+                };
+                let Ok(store) = self.config.directory.store(&loc.owner) else {
+                    continue;
+                };
+                let visible = rights_on(&store, &user.principal, &loc)
+                    .is_some_and(|r| r.contains(Right::Lookup));
+                if visible {
+                    out.push((wire, Vec::new(), Vec::new()));
+                }
+            }
         }
         for (name, attributes, extended) in out {
             let data = ListData {
