@@ -496,3 +496,28 @@ fn appendlimit_is_enforced() {
     assert!(r.contains("a2 NO") || r.contains("a2 BAD"), "{r}");
     assert_eq!(c.cmd("a3 NOOP"), "a3 OK NOOP completed\r\n");
 }
+
+#[test]
+fn deferred_password_check_holds_pipelined_commands() {
+    let env = Env::new(USERS);
+    let mut c = env.client();
+    c.s.set_deferred_password_checks(true);
+    let r = c.send(b"a1 LOGIN alice secret\r\na2 SELECT INBOX\r\n");
+    assert_eq!(r, "");
+    let check = c.s.poll_password_check().expect("a check is waiting");
+    assert!(c.s.poll_password_check().is_none());
+    // Runs anywhere, e.g. on a worker thread.
+    let verdict = std::thread::spawn(move || check.run()).join().unwrap();
+    c.s.handle_password_checked(verdict);
+    let r = c.read();
+    assert!(r.starts_with("a1 OK [CAPABILITY"), "{r}");
+    assert!(r.contains("a2 OK [READ-WRITE]"), "{r}");
+
+    let mut c = env.client();
+    c.s.set_deferred_password_checks(true);
+    c.cmd("b1 LOGIN alice nope");
+    let verdict = c.s.poll_password_check().unwrap().run();
+    c.s.handle_password_checked(verdict);
+    assert!(c.read().starts_with("b1 NO [AUTHENTICATIONFAILED]"));
+    assert!(c.actions.contains(&SessionAction::LoginFailed));
+}

@@ -57,7 +57,9 @@ use postroom_imap::server::{ServerConfig, ServerConnection, ServerEvent, State};
 use postroom_mailbox::{
     FlagSet, ListAttribute, MailboxError, MaildirStore, Store, StoreMode, permanent_flags,
 };
-use postroom_types::{AclEntry, Flag, MailboxName, QuotaUsage, Right, Rights, SequenceSet, Uid};
+use postroom_types::{
+    AclEntry, Flag, MailboxName, QuotaUsage, Right, Rights, Secret, SequenceSet, Uid,
+};
 
 pub use directory::{Directory, SHARED_PREFIX};
 #[cfg(feature = "tokio")]
@@ -160,6 +162,46 @@ pub enum SessionAction {
     },
 }
 
+/// A password hash check a login waits for (see
+/// [`Session::poll_password_check`]).
+pub struct PasswordCheck {
+    tag: Tag,
+    users: Arc<crate::users::UserDb>,
+    username: String,
+    password: Secret<Vec<u8>>,
+}
+
+impl std::fmt::Debug for PasswordCheck {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PasswordCheck")
+            .field("username", &self.username)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PasswordCheck {
+    /// Verifies the password (slow for hashed schemes; no I/O).
+    pub fn run(self) -> PasswordChecked {
+        let ok = self
+            .users
+            .verify(&self.username, self.password.expose_secret())
+            .is_some();
+        PasswordChecked {
+            tag: self.tag,
+            username: self.username,
+            ok,
+        }
+    }
+}
+
+/// The result of [`PasswordCheck::run`].
+#[derive(Debug)]
+pub struct PasswordChecked {
+    tag: Tag,
+    username: String,
+    ok: bool,
+}
+
 /// Decides whether a login may proceed beyond the password check (e.g. a
 /// per-user connection limit); `Err` text refuses it with `NO [LIMIT]`.
 pub type LoginGuard = Box<dyn FnMut(&str) -> Result<(), String> + Send>;
@@ -177,6 +219,8 @@ pub struct Session {
     idle: Option<Idle>,
     actions: VecDeque<SessionAction>,
     login_guard: Option<LoginGuard>,
+    defer_password_checks: bool,
+    password_check: Option<PasswordCheck>,
     closed_reported: bool,
     now: Option<Instant>,
 }
@@ -295,6 +339,8 @@ impl Session {
             idle: None,
             actions: VecDeque::new(),
             login_guard: None,
+            defer_password_checks: false,
+            password_check: None,
             closed_reported: false,
             now: None,
         };
@@ -747,16 +793,60 @@ impl Session {
             );
             return;
         }
+        let check = PasswordCheck {
+            tag,
+            users: self.config.directory.users(),
+            username: username.to_owned(),
+            password: Secret::new(password.to_vec()),
+        };
+        if self.defer_password_checks {
+            // The transport runs the hash on a worker thread and hands the
+            // verdict back (`handle_password_checked`).
+            self.password_check = Some(check);
+        } else {
+            let verdict = check.run();
+            self.handle_password_checked(verdict);
+        }
+    }
+
+    /// Takes the password check a LOGIN or AUTHENTICATE is waiting for,
+    /// after [`Session::set_deferred_password_checks`]. Run it anywhere
+    /// ([`PasswordCheck::run`]) and give the result to
+    /// [`Session::handle_password_checked`]; no other command runs
+    /// meanwhile.
+    pub fn poll_password_check(&mut self) -> Option<PasswordCheck> {
+        self.password_check.take()
+    }
+
+    /// Makes LOGIN and AUTHENTICATE hand their password hash check out
+    /// through [`Session::poll_password_check`] instead of running it
+    /// inline (hashes such as ARGON2ID take tens of milliseconds).
+    pub fn set_deferred_password_checks(&mut self, deferred: bool) {
+        self.defer_password_checks = deferred;
+    }
+
+    /// Finishes the login a [`PasswordCheck`] was run for.
+    pub fn handle_password_checked(&mut self, verdict: PasswordChecked) {
+        self.finish_login(verdict);
+        self.process();
+    }
+
+    fn finish_login(&mut self, verdict: PasswordChecked) {
+        let PasswordChecked { tag, username, ok } = verdict;
+        let username = username.as_str();
         let users = self.config.directory.users();
-        let Some(entry) = users.verify(username, password) else {
-            self.actions.push_back(SessionAction::LoginFailed);
-            self.conn.complete(
-                &tag,
-                StatusKind::No,
-                Some(Code::AuthenticationFailed),
-                "authentication failed",
-            );
-            return;
+        let entry = match users.get(username) {
+            Some(e) if ok => e,
+            _ => {
+                self.actions.push_back(SessionAction::LoginFailed);
+                self.conn.complete(
+                    &tag,
+                    StatusKind::No,
+                    Some(Code::AuthenticationFailed),
+                    "authentication failed",
+                );
+                return;
+            }
         };
         if let Some(guard) = &mut self.login_guard {
             if let Err(text) = guard(username) {

@@ -3,11 +3,12 @@
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use super::{ServiceConfig, Session, SessionAction, Transport};
-use crate::net::{self, ConnectionInfo, LoginDelay, UserClaim};
+use super::{PasswordChecked, ServiceConfig, Session, SessionAction, Transport};
+use crate::net::{self, BlockingJob, BlockingOutput, ConnectionInfo, UserClaim};
 
-/// An IMAP session as a [`net::Protocol`]: adds the failed-login delay and
-/// the per-user connection limit of the listener it runs under.
+/// An IMAP session as a [`net::Protocol`]: adds the failed-login delay per
+/// client address and the per-user connection limit of the listener it runs
+/// under, and checks password hashes on the blocking thread pool.
 ///
 /// ```no_run
 /// # async fn run(config: std::sync::Arc<postroom_server::imap::ServiceConfig>) -> std::io::Result<()> {
@@ -22,7 +23,7 @@ use crate::net::{self, ConnectionInfo, LoginDelay, UserClaim};
 /// ```
 pub struct Connection {
     session: Session,
-    delay: LoginDelay,
+    info: ConnectionInfo,
     claims: Arc<Mutex<Vec<UserClaim>>>,
 }
 
@@ -46,10 +47,11 @@ impl Connection {
             }
         };
         let mut session = Session::new(config, Some(info.peer), transport);
+        session.set_deferred_password_checks(true);
         let claims: Arc<Mutex<Vec<UserClaim>>> = Arc::default();
         let held = Arc::clone(&claims);
-        let info = info.clone();
-        session.set_login_guard(Box::new(move |user| match info.claim_user(user) {
+        let guard_info = info.clone();
+        session.set_login_guard(Box::new(move |user| match guard_info.claim_user(user) {
             Ok(claim) => {
                 held.lock().unwrap_or_else(|e| e.into_inner()).push(claim);
                 Ok(())
@@ -58,7 +60,7 @@ impl Connection {
         }));
         Connection {
             session,
-            delay: LoginDelay::default(),
+            info: info.clone(),
             claims,
         }
     }
@@ -93,9 +95,20 @@ impl net::Protocol for Connection {
                         .clear();
                     return Some(net::Action::Close);
                 }
-                SessionAction::LoginFailed => return Some(self.delay.record_failure()),
-                SessionAction::LoggedIn { .. } => self.delay.record_success(),
+                SessionAction::LoginFailed => return Some(self.info.login_failed()),
+                SessionAction::LoggedIn { .. } => self.info.login_succeeded(),
             }
+        }
+    }
+
+    fn poll_blocking(&mut self) -> Option<BlockingJob> {
+        let check = self.session.poll_password_check()?;
+        Some(Box::new(move || Box::new(check.run()) as BlockingOutput))
+    }
+
+    fn handle_blocking_done(&mut self, output: BlockingOutput) {
+        if let Ok(verdict) = output.downcast::<PasswordChecked>() {
+            self.session.handle_password_checked(*verdict);
         }
     }
 
