@@ -95,6 +95,16 @@ impl Directory {
         )
     }
 
+    /// The store of `user` if their Maildir exists (never creates one; for
+    /// looking at other users' shared folders).
+    pub fn existing_store(&self, user: &str) -> Option<MaildirStore> {
+        let root = self.maildir_root(user)?;
+        if !root.join("cur").is_dir() {
+            return None;
+        }
+        self.store(user).ok()
+    }
+
     /// The groups of `user` (for ACL `group=` entries and administrators).
     pub fn principal(&self, user: &str) -> Principal {
         let users = self.users();

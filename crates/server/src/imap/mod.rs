@@ -1288,7 +1288,7 @@ impl Session {
                 let Some(loc) = resolve(&users, &user.name, &wire) else {
                     continue;
                 };
-                let Ok(store) = self.config.directory.store(&loc.owner) else {
+                let Some(store) = self.config.directory.existing_store(&loc.owner) else {
                     continue;
                 };
                 let visible = rights_on(&store, &user.principal, &loc)
@@ -1332,7 +1332,7 @@ impl Session {
             if owner == user.name {
                 continue;
             }
-            let Ok(store) = self.config.directory.store(owner) else {
+            let Some(store) = self.config.directory.existing_store(owner) else {
                 continue;
             };
             let Ok(entries) = store.list("", "*") else {
@@ -1888,7 +1888,7 @@ impl Session {
         let store = if sel.loc.owner == user.name {
             Some(user.store.clone())
         } else {
-            self.config.directory.store(&sel.loc.owner).ok()
+            self.config.directory.existing_store(&sel.loc.owner)
         };
         if let Some(r) = store.and_then(|s| rights_on(&s, &user.principal, &sel.loc)) {
             if let Some(sel) = self.selected.as_mut() {
