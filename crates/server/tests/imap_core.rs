@@ -521,3 +521,29 @@ fn deferred_password_check_holds_pipelined_commands() {
     assert!(c.read().starts_with("b1 NO [AUTHENTICATIONFAILED]"));
     assert!(c.actions.contains(&SessionAction::LoginFailed));
 }
+
+#[test]
+fn large_fetch_is_answered_as_output_drains() {
+    let env = Env::new(USERS);
+    let mut c = env.login("alice", "secret");
+    let body = "x".repeat(100 * 1024);
+    for i in 0..8 {
+        let r =
+            c.send(append_cmd(&format!("p{i}"), "INBOX", "()", &message("big", &body)).as_bytes());
+        assert!(r.contains("OK"), "{r}");
+    }
+    c.cmd("s1 SELECT INBOX");
+    c.s.handle_input(b"f1 FETCH 1:* BODY.PEEK[]\r\nn1 NOOP\r\n");
+    // The first part stays within the budget; the tag comes at the end.
+    let mut first = Vec::new();
+    c.s.poll_transmit(&mut first);
+    assert!(first.len() < 512 * 1024, "{}", first.len());
+    assert!(!first.windows(5).any(|w| w == b"f1 OK"));
+    let rest = c.read();
+    let all = format!("{}{rest}", String::from_utf8_lossy(&first));
+    assert_eq!(all.matches(" FETCH (BODY[] {").count(), 8);
+    assert!(
+        all.contains("f1 OK FETCH completed\r\nn1 OK NOOP completed\r\n"),
+        "tail"
+    );
+}

@@ -1,12 +1,13 @@
 //! FETCH, SEARCH, SORT and THREAD on the selected mailbox.
 
+use std::collections::VecDeque;
 use std::num::NonZeroU32;
 
 use postroom_access::policy;
 use postroom_imap::command::{
-    FetchAttribute, FetchItems, Section, SectionText, SortCriterion, SortKey, ThreadAlgorithm,
+    FetchAttribute, FetchItems, Section, SectionText, SortCriterion, SortKey, Tag, ThreadAlgorithm,
 };
-use postroom_imap::response::{Code, Data, FetchItem};
+use postroom_imap::response::{Code, Data, FetchItem, StatusKind};
 use postroom_mailbox::message::{self, Message};
 use postroom_sort::{KeyRecord, RawMessage};
 use postroom_types::{SearchKey, SequenceSet, Uid};
@@ -18,6 +19,29 @@ fn bad_charset() -> Fail {
         Code::BadCharset(vec!["US-ASCII".into(), "UTF-8".into()]),
         "unsupported charset",
     )
+}
+
+/// Responses queued beyond this many bytes pause a FETCH until the
+/// transport takes them.
+pub(super) const FETCH_BUDGET: usize = 256 * 1024;
+
+/// A FETCH in progress.
+pub(super) struct FetchJob {
+    tag: Tag,
+    uid: bool,
+    attrs: Vec<FetchAttribute>,
+    may_set_seen: bool,
+    needs_raw: bool,
+    targets: VecDeque<(u32, Uid)>,
+}
+
+fn whole_part(m: &Message, text: message::SectionText) -> Vec<u8> {
+    m.section(&message::Section {
+        part: Vec::new(),
+        text: Some(text),
+    })
+    .map(|c| c.into_owned())
+    .unwrap_or_default()
 }
 
 fn mailbox_section(s: &Section) -> message::Section {
@@ -34,10 +58,29 @@ fn mailbox_section(s: &Section) -> message::Section {
 }
 
 impl Session {
-    pub(super) fn fetch(&mut self, uid: bool, set: &SequenceSet, items: &FetchItems) -> CmdResult {
-        let sel = self.selected_mut()?;
+    /// Starts FETCH: validates, then answers message by message as output
+    /// drains ([`Session::continue_fetch`]), so `FETCH 1:* BODY[]` on a
+    /// large mailbox never holds more than [`FETCH_BUDGET`] of responses.
+    pub(super) fn start_fetch(
+        &mut self,
+        tag: Tag,
+        uid: bool,
+        set: &SequenceSet,
+        items: &FetchItems,
+    ) {
+        let Some(sel) = self.selected.as_mut() else {
+            self.conn
+                .complete(&tag, StatusKind::Bad, None, "no mailbox selected");
+            return;
+        };
         if !uid && sel.view.out_of_range(set) {
-            return Err(bad("message sequence number out of range"));
+            self.conn.complete(
+                &tag,
+                StatusKind::Bad,
+                None,
+                "message sequence number out of range",
+            );
+            return;
         }
         let mut attrs = items.attributes();
         if uid && !attrs.contains(&FetchAttribute::Uid) {
@@ -66,112 +109,147 @@ impl Session {
                     | FetchAttribute::BodySection { .. }
             )
         });
-        let targets = sel.view.resolve(set, uid);
-        let mut responses = Vec::with_capacity(targets.len());
-        for (seq, u) in targets {
-            let mut flags_changed = false;
-            if may_set_seen {
-                if let Ok(Some(_)) = sel.view.mark_seen(u) {
-                    flags_changed = true;
-                }
-            }
-            let Some(view) = sel.view.messages(&[seq]).into_iter().next() else {
-                continue;
+        let targets = sel.view.resolve(set, uid).into();
+        self.fetch_job = Some(FetchJob {
+            tag,
+            uid,
+            attrs,
+            may_set_seen,
+            needs_raw,
+            targets,
+        });
+        self.continue_fetch();
+    }
+
+    /// Answers the next messages of the FETCH in progress while queued
+    /// output is below [`FETCH_BUDGET`]; completes the tag after the last.
+    pub(super) fn continue_fetch(&mut self) {
+        while self.conn.pending_output() < FETCH_BUDGET {
+            let Some(job) = self.fetch_job.as_mut() else {
+                return;
             };
-            let parsed = if needs_raw {
-                match sel.view.mailbox().raw(u) {
-                    Ok(raw) => Some(Message::parse(&raw)),
-                    // Expunged by another session meanwhile: RFC 3501 §7.4.1
-                    // lets the server leave it out.
-                    Err(_) => continue,
-                }
-            } else {
-                None
-            };
-            let mut out = Vec::with_capacity(attrs.len() + 1);
-            for a in &attrs {
-                let item = match a {
-                    FetchAttribute::Flags => {
-                        FetchItem::Flags(view.flags.to_fetch_flags(view.recent))
-                    }
-                    FetchAttribute::Uid => FetchItem::Uid(nz(u.get()).unwrap_or(NonZeroU32::MIN)),
-                    FetchAttribute::InternalDate => FetchItem::InternalDate(view.internal_date),
-                    FetchAttribute::Rfc822Size => {
-                        let size = sel.view.mailbox().rfc822_size(u).map_err(store_error)?;
-                        FetchItem::Rfc822Size(u32::try_from(size).unwrap_or(u32::MAX))
-                    }
-                    FetchAttribute::Envelope => match &parsed {
-                        Some(m) => FetchItem::Envelope(Box::new(m.envelope())),
-                        None => continue,
-                    },
-                    FetchAttribute::Body => match &parsed {
-                        Some(m) => FetchItem::Body(Box::new(m.body_structure(false))),
-                        None => continue,
-                    },
-                    FetchAttribute::BodyStructure => match &parsed {
-                        Some(m) => FetchItem::BodyStructure(Box::new(m.body_structure(true))),
-                        None => continue,
-                    },
-                    FetchAttribute::Rfc822 => {
-                        FetchItem::Rfc822(parsed.as_ref().map(|m| m.bytes().to_vec()))
-                    }
-                    FetchAttribute::Rfc822Header => {
-                        FetchItem::Rfc822Header(parsed.as_ref().map(|m| {
-                            m.section(&message::Section {
-                                part: Vec::new(),
-                                text: Some(message::SectionText::Header),
-                            })
-                            .map(|c| c.into_owned())
-                            .unwrap_or_default()
-                        }))
-                    }
-                    FetchAttribute::Rfc822Text => FetchItem::Rfc822Text(parsed.as_ref().map(|m| {
-                        m.section(&message::Section {
-                            part: Vec::new(),
-                            text: Some(message::SectionText::Text),
-                        })
-                        .map(|c| c.into_owned())
-                        .unwrap_or_default()
-                    })),
-                    FetchAttribute::BodySection {
-                        section, partial, ..
-                    } => {
-                        let Some(m) = &parsed else { continue };
-                        let bytes = m
-                            .section(&mailbox_section(section))
-                            .map(|c| c.into_owned())
-                            .unwrap_or_default();
-                        let (origin, data) = match partial {
-                            Some((o, len)) => {
-                                (Some(*o), message::partial(&bytes, *o, len.get()).to_vec())
-                            }
-                            None => (None, bytes),
-                        };
-                        FetchItem::BodySection {
-                            section: section.clone(),
-                            origin,
-                            data: Some(data),
-                        }
-                    }
+            let Some((seq, u)) = job.targets.pop_front() else {
+                let Some(job) = self.fetch_job.take() else {
+                    return;
                 };
-                out.push(item);
-            }
-            if flags_changed && !attrs.contains(&FetchAttribute::Flags) {
-                // RFC 3501 §6.4.5: the \Seen change is reported.
-                out.push(FetchItem::Flags(view.flags.to_fetch_flags(view.recent)));
-            }
-            if let Some(seq) = nz(seq) {
-                responses.push(Data::Fetch { seq, items: out });
+                // RFC 3501 §7.4.1: EXPUNGE may be sent during UID FETCH only.
+                self.send_changes(job.uid, false);
+                let text = if job.uid {
+                    "UID FETCH completed"
+                } else {
+                    "FETCH completed"
+                };
+                self.conn.complete(&job.tag, StatusKind::Ok, None, text);
+                return;
+            };
+            let (attrs, may_set_seen, needs_raw) =
+                (job.attrs.clone(), job.may_set_seen, job.needs_raw);
+            match self.fetch_one(seq, u, &attrs, may_set_seen, needs_raw) {
+                Ok(Some(data)) => self.conn.respond_data(data),
+                Ok(None) => {}
+                Err(Fail(kind, code, text)) => {
+                    if let Some(job) = self.fetch_job.take() {
+                        self.conn.complete(&job.tag, kind, code, &text);
+                    }
+                    return;
+                }
             }
         }
-        for r in responses {
-            self.conn.respond_data(r);
+    }
+
+    fn fetch_one(
+        &mut self,
+        seq: u32,
+        u: Uid,
+        attrs: &[FetchAttribute],
+        may_set_seen: bool,
+        needs_raw: bool,
+    ) -> Result<Option<Data>, Fail> {
+        let Some(sel) = self.selected.as_mut() else {
+            return Ok(None);
+        };
+        let mut flags_changed = false;
+        if may_set_seen {
+            if let Ok(Some(_)) = sel.view.mark_seen(u) {
+                flags_changed = true;
+            }
         }
-        ok(if uid {
-            "UID FETCH completed"
+        let Some(view) = sel.view.messages(&[seq]).into_iter().next() else {
+            return Ok(None);
+        };
+        let parsed = if needs_raw {
+            match sel.view.mailbox().raw(u) {
+                Ok(raw) => Some(Message::parse(&raw)),
+                // Expunged by another session meanwhile: RFC 3501 §7.4.1
+                // lets the server leave it out.
+                Err(_) => return Ok(None),
+            }
         } else {
-            "FETCH completed"
-        })
+            None
+        };
+        let mut out = Vec::with_capacity(attrs.len() + 1);
+        for a in attrs {
+            let item = match a {
+                FetchAttribute::Flags => FetchItem::Flags(view.flags.to_fetch_flags(view.recent)),
+                FetchAttribute::Uid => FetchItem::Uid(nz(u.get()).unwrap_or(NonZeroU32::MIN)),
+                FetchAttribute::InternalDate => FetchItem::InternalDate(view.internal_date),
+                FetchAttribute::Rfc822Size => {
+                    let size = sel.view.mailbox().rfc822_size(u).map_err(store_error)?;
+                    FetchItem::Rfc822Size(u32::try_from(size).unwrap_or(u32::MAX))
+                }
+                FetchAttribute::Envelope => match &parsed {
+                    Some(m) => FetchItem::Envelope(Box::new(m.envelope())),
+                    None => continue,
+                },
+                FetchAttribute::Body => match &parsed {
+                    Some(m) => FetchItem::Body(Box::new(m.body_structure(false))),
+                    None => continue,
+                },
+                FetchAttribute::BodyStructure => match &parsed {
+                    Some(m) => FetchItem::BodyStructure(Box::new(m.body_structure(true))),
+                    None => continue,
+                },
+                FetchAttribute::Rfc822 => {
+                    FetchItem::Rfc822(parsed.as_ref().map(|m| m.bytes().to_vec()))
+                }
+                FetchAttribute::Rfc822Header => FetchItem::Rfc822Header(
+                    parsed
+                        .as_ref()
+                        .map(|m| whole_part(m, message::SectionText::Header)),
+                ),
+                FetchAttribute::Rfc822Text => FetchItem::Rfc822Text(
+                    parsed
+                        .as_ref()
+                        .map(|m| whole_part(m, message::SectionText::Text)),
+                ),
+                FetchAttribute::BodySection {
+                    section, partial, ..
+                } => {
+                    let Some(m) = &parsed else { continue };
+                    let bytes = m
+                        .section(&mailbox_section(section))
+                        .map(|c| c.into_owned())
+                        .unwrap_or_default();
+                    let (origin, data) = match partial {
+                        Some((o, len)) => {
+                            (Some(*o), message::partial(&bytes, *o, len.get()).to_vec())
+                        }
+                        None => (None, bytes),
+                    };
+                    FetchItem::BodySection {
+                        section: section.clone(),
+                        origin,
+                        data: Some(data),
+                    }
+                }
+            };
+            out.push(item);
+        }
+        if flags_changed && !attrs.contains(&FetchAttribute::Flags) {
+            // RFC 3501 §6.4.5: the \Seen change is reported.
+            out.push(FetchItem::Flags(view.flags.to_fetch_flags(view.recent)));
+        }
+        Ok(nz(seq).map(|seq| Data::Fetch { seq, items: out }))
     }
 
     pub(super) fn search(

@@ -221,6 +221,7 @@ pub struct Session {
     login_guard: Option<LoginGuard>,
     defer_password_checks: bool,
     password_check: Option<PasswordCheck>,
+    fetch_job: Option<fetch::FetchJob>,
     closed_reported: bool,
     now: Option<Instant>,
 }
@@ -341,6 +342,7 @@ impl Session {
             login_guard: None,
             defer_password_checks: false,
             password_check: None,
+            fetch_job: None,
             closed_reported: false,
             now: None,
         };
@@ -389,6 +391,9 @@ impl Session {
 
     /// Appends queued output to `out`.
     pub fn poll_transmit(&mut self, out: &mut Vec<u8>) -> usize {
+        if self.fetch_job.is_some() {
+            self.continue_fetch();
+        }
         self.process();
         self.conn.poll_transmit(out)
     }
@@ -573,6 +578,7 @@ impl Session {
                 }
                 ServerEvent::Closed if !self.closed_reported => {
                     self.closed_reported = true;
+                    self.fetch_job = None;
                     self.selected = None;
                     self.idle = None;
                     self.actions.push_back(SessionAction::Close);
@@ -592,6 +598,11 @@ impl Session {
                 | Command::Sort { uid: false, .. }
                 | Command::Thread { uid: false, .. }
         );
+        if let Command::Fetch { uid, set, items } = command {
+            // Answered message by message as output drains.
+            self.start_fetch(tag, uid, &set, &items);
+            return;
+        }
         if let Command::Login { username, password } = command {
             // `login` completes the tag itself.
             let pw = password.expose_secret().clone();
@@ -698,7 +709,6 @@ impl Session {
                 charset,
                 criteria,
             } => self.search(uid, charset.as_deref(), &criteria),
-            Command::Fetch { uid, set, items } => self.fetch(uid, &set, &items),
             Command::Store {
                 uid,
                 set,

@@ -73,7 +73,8 @@ impl Client {
     /// Everything the session has queued.
     pub fn read(&mut self) -> String {
         let mut out = Vec::new();
-        self.s.poll_transmit(&mut out);
+        // A long FETCH is answered in parts as output is taken.
+        while self.s.poll_transmit(&mut out) > 0 {}
         while let Some(a) = self.s.poll_action() {
             self.actions.push(a);
         }
