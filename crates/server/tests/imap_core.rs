@@ -547,3 +547,64 @@ fn large_fetch_is_answered_as_output_drains() {
         "tail"
     );
 }
+
+/// The same client bytes in any chunking give the same answers; garbage
+/// never panics the session.
+#[test]
+fn chunking_does_not_change_answers_and_garbage_is_survived() {
+    let script = concat!(
+        "a1 LOGIN alice secret\r\n",
+        "a2 CREATE INBOX.x\r\n",
+        "a3 APPEND INBOX.x (\\Seen) {11+}\r\nSubject: x\r\n\r\n",
+        "a4 SELECT INBOX.x\r\n",
+        "a5 FETCH 1 (FLAGS BODY.PEEK[HEADER.FIELDS (SUBJECT)])\r\n",
+        "a6 STORE 1 +FLAGS (\\Flagged)\r\n",
+        "a7 SEARCH FLAGGED\r\n",
+        "a8 LIST \"\" *\r\n",
+        "a9 LOGOUT\r\n",
+    );
+    let tagged = |out: &str| -> Vec<String> {
+        out.lines()
+            .filter(|l| l.starts_with('a'))
+            .map(|l| l.split(" [").next().unwrap_or(l).to_owned())
+            .collect()
+    };
+    let whole = {
+        let env = Env::new(USERS);
+        let mut c = env.client();
+        tagged(&c.send(script.as_bytes()))
+    };
+    assert_eq!(whole.len(), 9, "{whole:?}");
+    for step in [1usize, 2, 3, 7, 64] {
+        let env = Env::new(USERS);
+        let mut c = env.client();
+        let mut out = String::new();
+        for chunk in script.as_bytes().chunks(step) {
+            out.push_str(&c.send(chunk));
+        }
+        assert_eq!(tagged(&out), whole, "chunk size {step}");
+    }
+
+    // Pseudo-random garbage (a fixed xorshift sequence) mixed with valid
+    // commands: the session answers and keeps working.
+    let env = Env::new(USERS);
+    let mut c = env.login("alice", "secret");
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    for round in 0..200 {
+        let mut junk = Vec::new();
+        for _ in 0..(x % 200) {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            junk.push(b" aA1(){}*%\\\"\r\n+-.[]<>~\x00\xff"[(x % 22) as usize]);
+        }
+        c.send(&junk);
+        c.send(b"\r\n");
+        if round % 50 == 0 {
+            // Too many BADs in a row close the connection; start afresh.
+            c = env.login("alice", "secret");
+        }
+    }
+    let mut c = env.login("alice", "secret");
+    assert_eq!(c.cmd("z1 NOOP"), "z1 OK NOOP completed\r\n");
+}
