@@ -608,3 +608,19 @@ fn chunking_does_not_change_answers_and_garbage_is_survived() {
     let mut c = env.login("alice", "secret");
     assert_eq!(c.cmd("z1 NOOP"), "z1 OK NOOP completed\r\n");
 }
+
+#[test]
+fn autologout_after_thirty_minutes_even_in_idle() {
+    let env = Env::new(USERS);
+    let mut c = env.login("alice", "secret");
+    c.cmd("a1 SELECT INBOX");
+    assert_eq!(c.cmd("a2 IDLE"), "+ idling\r\n");
+    let t0 = std::time::Instant::now();
+    c.tick(t0);
+    let r = c.tick(t0 + std::time::Duration::from_secs(29 * 60));
+    assert!(!r.contains("BYE"), "{r}");
+    let r = c.tick(t0 + std::time::Duration::from_secs(31 * 60));
+    assert!(r.contains("* BYE"), "{r}");
+    assert!(c.actions.contains(&SessionAction::Close));
+    assert_eq!(c.s.next_timeout(), None);
+}

@@ -412,6 +412,9 @@ impl Session {
 
     /// When [`Session::handle_timeout`] should next be called.
     pub fn next_timeout(&self) -> Option<Instant> {
+        if self.conn.is_closed() {
+            return None;
+        }
         let mut t = self.conn.poll_timeout();
         if let Some(idle) = &self.idle {
             for d in [idle.next_check, idle.next_rescan, idle.next_keepalive]
@@ -454,9 +457,10 @@ impl Session {
             } else if check {
                 self.send_changes(true, false);
             }
-        } else {
-            self.conn.handle_timeout(now);
         }
+        // The autologout timer (RFC 3501 §5.4) runs during IDLE too, so an
+        // expired deadline is never left pending.
+        self.conn.handle_timeout(now);
         self.process();
     }
 
