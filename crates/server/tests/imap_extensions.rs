@@ -337,3 +337,19 @@ fn sort_and_thread() {
     let r = c.cmd("t4 THREAD REFS UTF-8 ALL");
     assert!(r.starts_with("t4 BAD") || r.starts_with("t4 NO"), "{r}");
 }
+
+#[test]
+fn noop_sees_a_message_dropped_into_new_by_another_program() {
+    let env = Env::new(USERS);
+    let mut a = env.login("alice", "secret");
+    a.cmd("a1 SELECT INBOX");
+    // What an MDA in another process does: tmp/ then rename into new/.
+    let root = env.maildir("alice");
+    let tmp = root.join("tmp").join("1700000000.M1P1.mda");
+    std::fs::write(&tmp, message("external", "x")).unwrap();
+    std::fs::rename(&tmp, root.join("new").join("1700000000.M1P1.mda")).unwrap();
+    let r = a.cmd("a2 NOOP");
+    assert!(r.starts_with("* 1 EXISTS\r\n"), "{r}");
+    let r = a.cmd("a3 FETCH 1 (BODY.PEEK[HEADER.FIELDS (SUBJECT)])");
+    assert!(r.contains("Subject: external"), "{r}");
+}

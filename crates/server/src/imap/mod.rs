@@ -622,7 +622,7 @@ impl Session {
             return;
         }
         if self.selected.is_some() && self.conn.state() == State::Selected {
-            self.send_changes(expunge_ok, false);
+            self.send_changes(expunge_ok, true);
         }
         match result {
             Ok((code, text)) => self.conn.complete(&tag, StatusKind::Ok, code, &text),
