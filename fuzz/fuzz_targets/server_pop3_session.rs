@@ -1,7 +1,8 @@
 #![no_main]
 //! A whole POP3 session (codec, login, maildrop over an in-memory store)
 //! fed arbitrary input split at arbitrary points, optionally after a
-//! successful login, with every action taken as a driver would.
+//! successful login, with logins checked inline or as jobs, and every
+//! action taken as a driver would.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -29,11 +30,15 @@ fuzz_target!(|data: &[u8]| {
     config.max_login_failures = 1000;
     config.plaintext = PlaintextAuth::Always;
     config.chunk_size = 7;
+    config.offload_logins = control & 0x40 != 0;
     let context = ConnectionContext::starttls("192.0.2.1:1".parse().unwrap());
     let now = Instant::now();
     let mut session = Session::new(Arc::new(config), context, now);
     if control & 0x80 != 0 {
         session.handle_input(now, b"USER alice\r\nPASS secret\r\n");
+        if let Some(job) = session.poll_login_job() {
+            session.handle_login_done(job.run());
+        }
     }
     let mut out = Vec::new();
     for piece in input.chunks(chunk) {
@@ -43,6 +48,9 @@ fuzz_target!(|data: &[u8]| {
                 if action == Action::StartTls {
                     session.handle_tls_started();
                 }
+            }
+            if let Some(job) = session.poll_login_job() {
+                session.handle_login_done(job.run());
             }
             out.clear();
             if session.poll_transmit(&mut out) == 0 {

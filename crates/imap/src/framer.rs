@@ -463,6 +463,12 @@ impl Framer {
         self.pos -= self.start;
         self.line_start -= self.start;
         self.start = 0;
+        // Give back the memory of a big message (an APPEND literal) once
+        // it is consumed, so an idle connection does not keep it.
+        const KEEP: usize = 64 * 1024;
+        if self.buf.capacity() > 4 * self.buf.len().max(KEEP) {
+            self.buf.shrink_to(self.buf.len().max(KEEP));
+        }
     }
 }
 
@@ -740,6 +746,17 @@ mod tests {
                 Ok(b"* OK x\r\n".to_vec())
             ]
         );
+    }
+
+    #[test]
+    fn memory_of_a_big_message_is_returned() {
+        let mut f = server(true);
+        f.push(b"a1 APPEND x {1000000+}\r\n");
+        f.push(&vec![b'a'; 1_000_000]);
+        f.push(b"\r\n");
+        assert!(matches!(f.poll(), Some(Frame::Message { .. })));
+        f.consume();
+        assert!(f.buf.capacity() <= 64 * 1024);
     }
 
     #[test]

@@ -354,20 +354,23 @@ impl ServerConnection {
                     self.violation(tag, ServerError::Frame(error));
                 }
                 Frame::Message { .. } => {
-                    let message = self.framer.message().to_vec();
-                    self.framer.consume();
                     if raw_line {
-                        self.handle_exchange_line(&message);
+                        let line = self.framer.message().to_vec();
+                        self.framer.consume();
+                        self.handle_exchange_line(&line);
                     } else {
-                        self.handle_command(&message);
+                        // Parse in place (an APPEND literal is copied once,
+                        // into the command), then drop the bytes.
+                        let parsed = parse_command(self.framer.message(), &self.parse_options);
+                        self.framer.consume();
+                        self.handle_command(parsed);
                     }
                 }
             }
         }
     }
 
-    fn handle_command(&mut self, message: &[u8]) {
-        let parsed = parse_command(message, &self.parse_options);
+    fn handle_command(&mut self, parsed: Result<TaggedCommand, ParseError>) {
         let TaggedCommand { tag, command } = match parsed {
             Ok(c) => c,
             Err(e) => {

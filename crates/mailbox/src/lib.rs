@@ -52,8 +52,8 @@
 //! ## Seams and limits
 //!
 //! - Quota: [`QuotaHook`] is called before and after every append,
-//!   delivery and expunge; the `maildirsize` format itself comes from
-//!   `postroom-access` ([`NoQuota`] by default).
+//!   delivery and expunge; [`MaildirsizeQuota`] keeps `maildirsize` with
+//!   `postroom-access`'s format ([`NoQuota`] by default).
 //! - ACLs: [`MaildirStore::read_acl_file`] / [`MaildirStore::write_acl_file`]
 //!   keep each folder's `courierimapacl` bytes; parsing is
 //!   `postroom-access`'s.
@@ -88,6 +88,6 @@ pub use mailbox::{Mailbox, MessageInfo};
 pub use maildir::{MaildirOptions, MaildirStore};
 pub use memory::MemoryStore;
 pub use names::DELIMITER;
-pub use quota::{NoQuota, QuotaHook};
+pub use quota::{MaildirsizeQuota, NoQuota, QuotaHook};
 pub use session::{Changes, FlagUpdate, MessageView, Session};
 pub use store::{ListAttribute, ListEntry, Store, pattern_matches};

@@ -279,3 +279,47 @@ fn courier_pop3_uidls_are_kept() {
     );
     assert_eq!(d.size(1).unwrap(), 17);
 }
+
+#[test]
+fn keyword_changes_by_another_process_survive_ours() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    {
+        let store = MaildirStore::new(root).unwrap();
+        let inbox = store.open(&MailboxName::inbox()).unwrap();
+        let u1 = inbox
+            .append(b"Subject: one\r\n\r\n", &FlagSet::new(), None)
+            .unwrap();
+        inbox
+            .append(b"Subject: two\r\n\r\n", &FlagSet::new(), None)
+            .unwrap();
+        // Another program (Courier's imapd) records a keyword for message
+        // two in its update-file form while this handle is open.
+        let two = fs::read_dir(root.join("cur"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .find(|n| {
+                fs::read(root.join("cur").join(n))
+                    .unwrap()
+                    .starts_with(b"Subject: two")
+            })
+            .unwrap();
+        let base = two.rsplit_once(':').unwrap().0.to_owned();
+        fs::create_dir_all(root.join("courierimapkeywords")).unwrap();
+        fs::write(
+            root.join("courierimapkeywords").join(format!(".9.{base}")),
+            b"external\n",
+        )
+        .unwrap();
+        inbox
+            .store(&[u1], StoreMode::Add, &FlagSet::from_flags(&[kw("mine")]))
+            .unwrap();
+        let list = fs::read_to_string(root.join("courierimapkeywords/:list")).unwrap();
+        assert!(list.contains("external") && list.contains("mine"), "{list}");
+    }
+    let store = MaildirStore::new(root).unwrap();
+    let inbox = store.open(&MailboxName::inbox()).unwrap();
+    let msgs = inbox.messages();
+    assert_eq!(msgs[0].flags.to_flags(), vec![kw("mine")]);
+    assert_eq!(msgs[1].flags.to_flags(), vec![kw("external")]);
+}

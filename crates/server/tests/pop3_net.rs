@@ -50,6 +50,8 @@ async fn start() -> Fixture {
     let users = UserDb::parse(users.as_bytes()).expect("user file");
     let mut config = Config::new(Arc::new(users), HomeMaildir::default());
     config.login_delay = Duration::from_millis(200);
+    // Password checks and maildrop opening on the driver's blocking pool.
+    config.offload_logins = true;
     let config = Arc::new(config);
     let factory = move |info: ConnectionInfo| {
         let context = ConnectionContext {

@@ -542,6 +542,75 @@ fn a_large_retr_is_streamed_in_chunks() {
     assert_eq!(body, crlf);
 }
 
+#[test]
+fn flooding_input_during_a_retr_closes_cleanly() {
+    let big = message_of(200_000, "big");
+    let (store, inbox) = store_with(&[&big]);
+    let mut config = config_for(store.clone());
+    config.chunk_size = 1000;
+    let mut c = Client::new(config, ConnectionContext::plain(loopback()));
+    c.greeting();
+    c.login("alice", "secret");
+    c.session.handle_input(c.now, b"RETR 1\r\n");
+    let mut out = Vec::new();
+    c.session.poll_transmit(&mut out);
+    // The client pipelines far more than the codec buffers.
+    c.session.handle_input(c.now, &b"NOOP\r\n".repeat(20_000));
+    let rest = c.text();
+    assert!(c.session.is_closed());
+    assert!(
+        rest.ends_with("-ERR too much unprocessed input\r\n"),
+        "{}",
+        &rest[rest.len().saturating_sub(80)..]
+    );
+    assert_eq!(c.actions, [Action::Close]);
+    let flags = &inbox.messages()[0].flags;
+    assert!(!flags.is_seen(), "an interrupted RETR does not mark \\Seen");
+}
+
+#[test]
+fn logins_can_be_checked_off_the_session() {
+    let (store, _inbox) = store_with(&[b"Subject: a\r\n\r\nx\r\n"]);
+    let mut config = config_for(store.clone());
+    config.offload_logins = true;
+    let mut c = Client::new(config, ConnectionContext::plain(loopback()));
+    c.greeting();
+    // The pipelined STAT waits for the login's outcome.
+    assert_eq!(
+        c.send("USER alice\r\nPASS wrong\r\nUSER alice\r\nPASS secret\r\nSTAT\r\n"),
+        "+OK send PASS\r\n"
+    );
+    let job = c.session.poll_login_job().expect("a login to check");
+    assert!(c.session.poll_login_job().is_none());
+    assert!(format!("{job:?}").contains("alice") && !format!("{job:?}").contains("wrong"));
+    c.session.handle_login_done(job.run());
+    assert_eq!(
+        c.text(),
+        "-ERR [AUTH] authentication failed\r\n+OK send PASS\r\n"
+    );
+    assert_eq!(c.actions, [Action::Delay(Duration::from_millis(1500))]);
+    let job = c.session.poll_login_job().expect("the second login");
+    c.session.handle_login_done(job.run());
+    assert_eq!(
+        c.text(),
+        "+OK maildrop has 1 messages (17 octets)\r\n+OK 1 17\r\n"
+    );
+    assert_eq!(c.session.state(), SessionState::Transaction);
+    // An outcome nobody asked for changes nothing.
+    let (other, _inbox) = store_with(&[]);
+    let mut d = Client::new(config_for(other), ConnectionContext::plain(loopback()));
+    d.greeting();
+    let mut offload = config_for(store.clone());
+    offload.offload_logins = true;
+    let mut e = Client::new(offload, ConnectionContext::plain(loopback()));
+    e.greeting();
+    e.send("USER bob\r\nPASS hunter2\r\n");
+    let job = e.session.poll_login_job().expect("bob's login");
+    d.session.handle_login_done(job.run());
+    assert_eq!(d.text(), "");
+    assert_eq!(d.session.state(), SessionState::Authorization);
+}
+
 proptest::proptest! {
     #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
 

@@ -45,6 +45,10 @@ pub(crate) struct MaildirFolder {
     /// Courier update files read with the keywords (removed once folded
     /// into `:list`).
     keyword_updates: Vec<String>,
+    /// Bases whose keywords this process changed since the last write:
+    /// only these override what is on disk, so changes by other processes
+    /// to other messages survive.
+    keyword_dirty: HashSet<String>,
     stamps: Option<[Stamp; 4]>,
     /// File name → (internal date, size), so a rescan stats only new names.
     stat_cache: HashMap<String, (InternalDate, u64)>,
@@ -59,6 +63,7 @@ impl MaildirFolder {
             db_stamp: None,
             keywords: CourierKeywords::default(),
             keyword_updates: Vec::new(),
+            keyword_dirty: HashSet::new(),
             stamps: None,
             stat_cache: HashMap::new(),
         }
@@ -77,14 +82,15 @@ impl MaildirFolder {
         ]
     }
 
-    /// Reads the UID file if it changed since we last read or wrote it;
-    /// imports Dovecot's on first use; starts a new UID space otherwise.
+    /// Reads the UID file; imports Dovecot's when Courier's is absent;
+    /// starts a new UID space otherwise.
+    ///
+    /// Always read again (under the UID lock): a file rewritten by another
+    /// process within one timestamp tick and to the same length would look
+    /// unchanged, and a stale next UID could then be given twice.
     fn load_db(&mut self) -> Result<()> {
         let path = self.dir.join(UIDDB);
         let st = stamp(&path);
-        if st.is_some() && st == self.db_stamp && self.db.uid_validity != 0 {
-            return Ok(());
-        }
         match fs::read(&path) {
             Ok(bytes) => match UidDb::parse_courier(&bytes) {
                 Ok(db) => {
@@ -130,24 +136,12 @@ impl MaildirFolder {
     fn load_keywords(&mut self, names: &[(String, MaildirName)]) -> Result<()> {
         let kdir = self.dir.join(KEYWORD_DIR);
         match fs::read_dir(&kdir) {
-            Ok(rd) => {
-                let list = fs::read(kdir.join(":list")).unwrap_or_default();
-                let mut kw = CourierKeywords::parse_list(&list);
-                let mut updates = Vec::new();
-                for e in rd.flatten() {
-                    let Ok(name) = e.file_name().into_string() else {
-                        continue;
-                    };
-                    if name == ":list" || name.starts_with(".tmp") || name.ends_with(".tmp") {
-                        continue;
-                    }
-                    if let Ok(bytes) = fs::read(e.path()) {
-                        updates.push((name, bytes));
-                    }
-                }
-                kw.apply_updates(&updates);
-                self.keyword_updates = updates.into_iter().map(|(n, _)| n).collect();
+            Ok(_) => {
+                let (kw, folded) = read_keyword_dir(&kdir);
+                self.keyword_updates = folded;
                 self.keywords = kw;
+                // Our own unsaved changes (none normally: writes follow
+                // changes at once) stay on top.
             }
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
                 self.keywords = CourierKeywords::default();
@@ -161,6 +155,7 @@ impl MaildirFolder {
                             .collect();
                         if !kws.is_empty() {
                             self.keywords.by_base.insert(n.base.clone(), kws);
+                            self.keyword_dirty.insert(n.base.clone());
                         }
                     }
                     self.write_keywords()?;
@@ -171,6 +166,9 @@ impl MaildirFolder {
         Ok(())
     }
 
+    /// Writes `:list`: what is on disk now (with Courier's update files
+    /// folded in), overridden by this process's changes, then removes the
+    /// update files that were folded in.
     fn write_keywords(&mut self) -> Result<()> {
         let kdir = self.dir.join(KEYWORD_DIR);
         match fs::create_dir(&kdir) {
@@ -178,12 +176,25 @@ impl MaildirFolder {
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
             Err(e) => return Err(MailboxError::io(kdir, e)),
         }
+        let (mut disk, folded) = read_keyword_dir(&kdir);
+        for base in self.keyword_dirty.drain() {
+            match self.keywords.by_base.get(&base) {
+                Some(k) => {
+                    disk.by_base.insert(base, k.clone());
+                }
+                None => {
+                    disk.by_base.remove(&base);
+                }
+            }
+        }
+        self.keywords = disk;
         let list = kdir.join(":list");
         write_atomic(&list, &self.keywords.to_list_bytes())
             .map_err(|e| MailboxError::io(&list, e))?;
-        for u in std::mem::take(&mut self.keyword_updates) {
+        for u in folded {
             let _ = fs::remove_file(kdir.join(u));
         }
+        self.keyword_updates.clear();
         Ok(())
     }
 
@@ -389,6 +400,7 @@ impl FolderBackend for MaildirFolder {
             return Err(MailboxError::io(cur, e));
         }
         if !flags.keywords().is_empty() {
+            self.keyword_dirty.insert(base.clone());
             self.keywords.by_base.insert(
                 base.clone(),
                 flags
@@ -453,6 +465,15 @@ impl FolderBackend for MaildirFolder {
             .iter()
             .map(|k| k.as_str().to_owned())
             .collect();
+        if self
+            .keywords
+            .by_base
+            .get(&n.base)
+            .map_or(&[][..], Vec::as_slice)
+            != kws.as_slice()
+        {
+            self.keyword_dirty.insert(n.base.clone());
+        }
         if kws.is_empty() {
             self.keywords.by_base.remove(&n.base);
         } else {
@@ -461,12 +482,10 @@ impl FolderBackend for MaildirFolder {
         Ok(new_name)
     }
 
-    fn save_keywords(&mut self, msgs: &[Msg]) -> Result<()> {
-        let live: HashSet<String> = msgs
-            .iter()
-            .map(|m| MaildirName::parse(&m.key).base)
-            .collect();
-        self.keywords.by_base.retain(|b, _| live.contains(b));
+    fn save_keywords(&mut self, _msgs: &[Msg]) -> Result<()> {
+        if self.keyword_dirty.is_empty() {
+            return Ok(());
+        }
         self.write_keywords()
     }
 
@@ -486,9 +505,10 @@ impl FolderBackend for MaildirFolder {
             self.quota.record(&root, -(msg.size as i64), -1);
         }
         self.stat_cache.remove(&msg.key);
-        self.keywords
-            .by_base
-            .remove(&MaildirName::parse(&msg.key).base);
+        let base = MaildirName::parse(&msg.key).base;
+        if self.keywords.by_base.remove(&base).is_some() {
+            self.keyword_dirty.insert(base);
+        }
         self.stamps = None;
         Ok(())
     }
@@ -556,6 +576,33 @@ impl FolderBackend for MaildirFolder {
             Err(e) => Err(MailboxError::io(path, e)),
         }
     }
+}
+
+/// Reads `courierimapkeywords/`: `:list` with Courier's update files
+/// applied, and the names of those update files.
+fn read_keyword_dir(kdir: &Path) -> (CourierKeywords, Vec<String>) {
+    let list = fs::read(kdir.join(":list")).unwrap_or_default();
+    let mut kw = CourierKeywords::parse_list(&list);
+    let mut updates = Vec::new();
+    if let Ok(rd) = fs::read_dir(kdir) {
+        for e in rd.flatten() {
+            let Ok(name) = e.file_name().into_string() else {
+                continue;
+            };
+            if name == ":list"
+                || name.starts_with(".tmp")
+                || name.ends_with(".tmp")
+                || name.starts_with(".:list")
+            {
+                continue;
+            }
+            if let Ok(bytes) = fs::read(e.path()) {
+                updates.push((name, bytes));
+            }
+        }
+    }
+    kw.apply_updates(&updates);
+    (kw, updates.into_iter().map(|(n, _)| n).collect())
 }
 
 /// Writes and fsyncs a new file, setting its modification time to `date`

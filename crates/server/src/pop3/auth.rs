@@ -46,7 +46,15 @@ pub(crate) fn parse_plain(message: &[u8]) -> Option<PlainCredentials<'_>> {
 pub(crate) fn apop_timestamp(hostname: &str) -> String {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let random = OsRng.next_u64();
+    let mut bytes = [0u8; 8];
+    let random = match OsRng.try_fill_bytes(&mut bytes) {
+        Ok(()) => u64::from_le_bytes(bytes),
+        // No system randomness: the wall clock still differs between
+        // restarts of a process that reuses its id.
+        Err(_) => std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64),
+    };
     let host: String = hostname
         .chars()
         .filter(|c| c.is_ascii_graphic() && !matches!(c, '<' | '>'))

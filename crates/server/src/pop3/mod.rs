@@ -74,12 +74,13 @@
 //!   the message in memory while it streams it out in
 //!   [`Config::chunk_size`] pieces; output queued inside the session stays
 //!   within about one chunk.
-//! - Password checks (Argon2, SHA-crypt) run inside
-//!   [`Session::handle_input`]; a driver on an async runtime may want to
-//!   run sessions on a blocking-capable thread.
+//! - Password checks (Argon2, SHA-crypt) and opening the maildrop run
+//!   inside [`Session::handle_input`] unless [`Config::offload_logins`]
+//!   hands them to the driver as [`LoginJob`]s.
 //! - UTF8 and LANG (RFC 6856) are not offered.
 
 mod auth;
+mod login;
 mod maildrop;
 #[cfg(feature = "tokio")]
 mod protocol;
@@ -96,6 +97,7 @@ use postroom_types::MailboxName;
 
 use crate::users::{UserDb, UserEntry};
 
+pub use login::{LoginJob, LoginOutcome};
 pub use session::{Notice, Session};
 
 /// The shortest autologout timer allowed (RFC 1939 §3).
@@ -182,6 +184,11 @@ pub struct Config {
     pub chunk_size: usize,
     /// The codec's settings (limits; its greeting is replaced).
     pub codec: postroom_pop3::ServerConfig,
+    /// Hand password checks and the opening of the maildrop to the driver
+    /// as [`LoginJob`]s ([`Session::poll_login_job`]) instead of running
+    /// them inside [`Session::handle_input`]. Off by default; the tokio
+    /// driver runs them on its blocking thread pool when on.
+    pub offload_logins: bool,
 }
 
 impl Config {
@@ -201,6 +208,7 @@ impl Config {
             autologout: MIN_AUTOLOGOUT,
             chunk_size: 64 * 1024,
             codec: postroom_pop3::ServerConfig::default(),
+            offload_logins: false,
         }
     }
 }
@@ -217,6 +225,7 @@ impl fmt::Debug for Config {
             .field("max_login_failures", &self.max_login_failures)
             .field("autologout", &self.autologout)
             .field("chunk_size", &self.chunk_size)
+            .field("offload_logins", &self.offload_logins)
             .finish_non_exhaustive()
     }
 }

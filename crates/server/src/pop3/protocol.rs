@@ -3,7 +3,7 @@
 
 use std::time::Instant;
 
-use super::{Action, Notice, Session};
+use super::{Action, LoginOutcome, Notice, Session};
 use crate::net;
 
 impl net::Protocol for Session {
@@ -29,6 +29,18 @@ impl net::Protocol for Session {
 
     fn handle_timeout(&mut self, now: Instant) {
         Session::handle_timeout(self, now);
+    }
+
+    fn poll_blocking(&mut self) -> Option<net::BlockingJob> {
+        let job = self.poll_login_job()?;
+        Some(Box::new(move || Box::new(job.run()) as net::BlockingOutput))
+    }
+
+    fn handle_blocking_done(&mut self, output: net::BlockingOutput) {
+        // The only job this session hands out is a login.
+        if let Ok(outcome) = output.downcast::<LoginOutcome>() {
+            self.handle_login_done(*outcome);
+        }
     }
 
     fn handle_tls_established(&mut self) {

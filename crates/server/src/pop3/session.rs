@@ -6,13 +6,14 @@ use std::time::Instant;
 
 use postroom_mailbox::MailboxError;
 use postroom_pop3::{
-    ApopDigest, Capability, Command, Event, MessageNumber, ResponseCode, ServerConnection,
-    SessionState, UsageError,
+    Capability, Command, Event, MessageNumber, ResponseCode, ServerConnection, SessionState,
+    UsageError,
 };
 use postroom_types::{Secret, Uid};
 
-use super::auth::{apop_matches, apop_timestamp, is_loopback, parse_plain};
-use super::maildrop::{Maildrop, OpenError, top_end};
+use super::auth::{apop_timestamp, is_loopback, parse_plain};
+use super::login::{Credentials, LoginJob, LoginOutcome, LoginResult};
+use super::maildrop::{Maildrop, top_end};
 use super::{Action, Config, ConnectionContext, MIN_AUTOLOGOUT, PlaintextAuth};
 use crate::users::UserEntry;
 
@@ -73,6 +74,10 @@ pub struct Session {
     /// A `Delay` was queued and not yet taken: no command is read until it
     /// is, so pipelined guesses are slowed down too.
     delay_pending: bool,
+    /// A login job to hand to the driver.
+    login_job: Option<LoginJob>,
+    /// A login is being checked: no command is read until it is answered.
+    login_pending: bool,
     login_failures: u32,
     last_activity: Instant,
     /// The transfer offset at the last timeout check.
@@ -138,6 +143,8 @@ impl Session {
             actions: VecDeque::new(),
             notices: VecDeque::new(),
             delay_pending: false,
+            login_job: None,
+            login_pending: false,
             login_failures: 0,
             last_activity: now,
             checked_progress: None,
@@ -207,6 +214,25 @@ impl Session {
         action
     }
 
+    /// The login to check off the async threads, when
+    /// [`Config::offload_logins`] is set: run it (it may block) and hand
+    /// the outcome to [`handle_login_done`](Self::handle_login_done).
+    pub fn poll_login_job(&mut self) -> Option<LoginJob> {
+        self.login_job.take()
+    }
+
+    /// The outcome of the job from [`poll_login_job`](Self::poll_login_job):
+    /// the login command is answered and the next commands are read.
+    pub fn handle_login_done(&mut self, outcome: LoginOutcome) {
+        if !self.login_pending || self.closed {
+            // Closed meanwhile: dropping the outcome releases the maildrop.
+            return;
+        }
+        self.login_pending = false;
+        self.apply_login(outcome);
+        self.process();
+    }
+
     /// The next notice for logs.
     pub fn poll_notice(&mut self) -> Option<Notice> {
         self.notices.pop_front()
@@ -261,6 +287,11 @@ impl Session {
     /// Feeds at most one chunk of an open transfer; once none is open,
     /// answers the commands waiting in the codec.
     fn pump(&mut self) {
+        if self.conn.is_closed() {
+            // Nothing may follow the codec's last words.
+            self.shut(false);
+            return;
+        }
         if let Some(t) = &mut self.transfer {
             let end = t
                 .end
@@ -303,7 +334,8 @@ impl Session {
             self.shut(false);
             return;
         }
-        while self.transfer.is_none() && !self.delay_pending && !self.closed {
+        while self.transfer.is_none() && !self.delay_pending && !self.login_pending && !self.closed
+        {
             let Some(event) = self.conn.poll_event() else {
                 break;
             };
@@ -315,7 +347,7 @@ impl Session {
         match event {
             Event::Command(command) => self.command(command),
             Event::Auth { mechanism, initial } => self.auth(&mechanism, initial),
-            Event::SaslResponse(data) => self.sasl_response(&data),
+            Event::SaslResponse(data) => self.sasl_response(data),
             Event::AuthAborted(_) => self.sasl = Sasl::None,
             Event::StartTls => {
                 let result = if self.context.starttls && !self.conn.is_tls_active() {
@@ -339,17 +371,18 @@ impl Session {
             Command::User(name) => self.user_command(name),
             Command::Pass(password) => {
                 let name = self.pending_user.take().unwrap_or_default();
-                let entry = self
-                    .config
-                    .users
-                    .verify(&name, password.expose_secret().as_bytes());
-                let entry = entry.cloned();
-                self.finish_login(entry, Some(name), "USER");
+                let password = Secret::new(password.into_inner().into_bytes());
+                self.login(Credentials::Password { name, password }, "USER");
                 Ok(())
             }
             Command::Apop { name, digest } => {
-                let entry = self.apop(&name, &digest);
-                self.finish_login(entry, Some(name), "APOP");
+                let timestamp = self.apop_timestamp.clone();
+                let credentials = Credentials::Apop {
+                    name,
+                    digest,
+                    timestamp,
+                };
+                self.login(credentials, "APOP");
                 Ok(())
             }
             Command::Capa => {
@@ -374,13 +407,6 @@ impl Session {
         }
         self.pending_user = Some(name);
         self.conn.respond_ok("send PASS")
-    }
-
-    fn apop(&self, name: &str, digest: &ApopDigest) -> Option<UserEntry> {
-        let secret = self.config.users.plaintext_secret(name)?;
-        apop_matches(&self.apop_timestamp, secret, digest)
-            .then(|| self.config.users.get(name).cloned())
-            .flatten()
     }
 
     fn auth(&mut self, mechanism: &str, initial: Option<Secret<Vec<u8>>>) {
@@ -412,7 +438,7 @@ impl Session {
         self.check(result);
     }
 
-    fn sasl_response(&mut self, data: &Secret<Vec<u8>>) {
+    fn sasl_response(&mut self, data: Secret<Vec<u8>>) {
         let result = match std::mem::replace(&mut self.sasl, Sasl::None) {
             Sasl::Plain => {
                 self.plain(data.expose_secret());
@@ -420,12 +446,11 @@ impl Session {
             }
             Sasl::LoginUser => self.login_user(data.expose_secret()),
             Sasl::LoginPassword(name) => {
-                let entry = self
-                    .config
-                    .users
-                    .verify(&name, data.expose_secret())
-                    .cloned();
-                self.finish_login(entry, Some(name), "LOGIN");
+                let credentials = Credentials::Password {
+                    name,
+                    password: data,
+                };
+                self.login(credentials, "LOGIN");
                 Ok(())
             }
             // The codec only sends a response after a challenge.
@@ -437,10 +462,13 @@ impl Session {
     fn plain(&mut self, message: &[u8]) {
         match parse_plain(message) {
             Some(c) => {
-                let entry = self.config.users.verify(c.authcid, c.password).cloned();
-                self.finish_login(entry, Some(c.authcid.to_owned()), "PLAIN");
+                let credentials = Credentials::Password {
+                    name: c.authcid.to_owned(),
+                    password: Secret::new(c.password.to_vec()),
+                };
+                self.login(credentials, "PLAIN");
             }
-            None => self.finish_login(None, None, "PLAIN"),
+            None => self.login_failed(None, "PLAIN"),
         }
     }
 
@@ -451,61 +479,59 @@ impl Session {
                 self.conn.send_challenge(b"Password:")
             }
             _ => {
-                self.finish_login(None, None, "LOGIN");
+                self.login_failed(None, "LOGIN");
                 Ok(())
             }
         }
     }
 
-    /// Answers a login command: on good credentials, locks and opens the
-    /// maildrop; on bad ones, `-ERR [AUTH]` after the login delay.
-    fn finish_login(
-        &mut self,
-        entry: Option<UserEntry>,
-        name: Option<String>,
-        method: &'static str,
-    ) {
-        let Some(entry) = entry else {
-            self.notices
-                .push_back(Notice::LoginFailed { user: name, method });
-            self.login_failures = self.login_failures.saturating_add(1);
-            if !self.config.login_delay.is_zero() {
-                self.actions
-                    .push_back(Action::Delay(self.config.login_delay));
-                self.delay_pending = true;
-            }
-            let result = self
-                .conn
-                .respond_err(Some(ResponseCode::Auth), "authentication failed");
-            self.check(result);
-            if self.login_failures >= self.config.max_login_failures {
-                self.shut(true);
-            }
-            return;
+    /// Checks a login: now, or (with [`Config::offload_logins`]) through
+    /// a job the driver runs; no further command is read meanwhile.
+    fn login(&mut self, credentials: Credentials, method: &'static str) {
+        let job = LoginJob {
+            users: Arc::clone(&self.config.users),
+            storage: Arc::clone(&self.config.storage),
+            credentials,
+            method,
         };
-        let opened = self
-            .config
-            .storage
-            .open_inbox(&entry)
-            .map_err(OpenError::Store)
-            .and_then(Maildrop::open);
-        let result = match opened {
-            Ok(md) => {
+        if self.config.offload_logins {
+            self.login_job = Some(job);
+            self.login_pending = true;
+        } else {
+            let outcome = job.run();
+            self.apply_login(outcome);
+        }
+    }
+
+    /// Answers the login command: `+OK` with the maildrop open, `[IN-USE]`,
+    /// `[SYS/TEMP]`, or `[AUTH]` after the login delay.
+    fn apply_login(&mut self, outcome: LoginOutcome) {
+        let LoginOutcome {
+            name,
+            method,
+            result,
+        } = outcome;
+        let result = match result {
+            LoginResult::BadCredentials => {
+                self.login_failed(Some(name), method);
+                return;
+            }
+            LoginResult::Opened(entry, md) => {
                 let (n, size) = md.stat();
                 self.maildrop = Some(md);
                 self.notices.push_back(Notice::LoggedIn {
                     user: entry.name().to_owned(),
                     method,
                 });
-                self.user = Some(entry);
+                self.user = Some(*entry);
                 self.conn
                     .respond_ok(&format!("maildrop has {n} messages ({size} octets)"))
             }
-            Err(OpenError::InUse) => self.conn.respond_err(
+            LoginResult::InUse => self.conn.respond_err(
                 Some(ResponseCode::InUse),
                 "maildrop is locked by another POP3 session",
             ),
-            Err(OpenError::Store(e)) => {
+            LoginResult::Store(e) => {
                 self.store_error("opening the maildrop", &e);
                 self.conn.respond_err(
                     Some(ResponseCode::SysTemp),
@@ -514,6 +540,25 @@ impl Session {
             }
         };
         self.check(result);
+    }
+
+    /// Bad credentials: `-ERR [AUTH]` after the login delay; the connection
+    /// closes after too many.
+    fn login_failed(&mut self, user: Option<String>, method: &'static str) {
+        self.notices.push_back(Notice::LoginFailed { user, method });
+        self.login_failures = self.login_failures.saturating_add(1);
+        if !self.config.login_delay.is_zero() {
+            self.actions
+                .push_back(Action::Delay(self.config.login_delay));
+            self.delay_pending = true;
+        }
+        let result = self
+            .conn
+            .respond_err(Some(ResponseCode::Auth), "authentication failed");
+        self.check(result);
+        if self.login_failures >= self.config.max_login_failures {
+            self.shut(true);
+        }
     }
 
     /// QUIT: in AUTHORIZATION just ends; in TRANSACTION enters UPDATE and
