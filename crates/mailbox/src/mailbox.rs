@@ -5,10 +5,12 @@ use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use postroom_types::{InternalDate, MailboxName, Uid, UidValidity};
+use postroom_sort::{KeyRecord, RawMessage};
+use postroom_types::{Envelope, InternalDate, MailboxName, Uid, UidValidity};
 
 use crate::error::{MailboxError, Result};
 use crate::flags::{FlagSet, StoreMode};
+use crate::maildir::index::IndexRecord;
 use crate::message::{Message, crlf_size};
 
 /// Parsed messages kept per mailbox (most recently used).
@@ -20,6 +22,21 @@ type Derived = HashMap<(u32, TypeId), Arc<dyn Any + Send + Sync>>;
 struct Caches {
     parsed: VecDeque<(u32, Arc<Message>)>,
     derived: Derived,
+    /// ENVELOPEs by UID (persisted with the backend's cache).
+    envelopes: HashMap<u32, Arc<Envelope>>,
+    /// `postroom-sort` key records by UID (persisted likewise).
+    sort_keys: HashMap<u32, Arc<KeyRecord>>,
+    /// Something worth persisting changed since the cache was last saved.
+    dirty: bool,
+}
+
+/// Derived data a backend found in its persisted cache for one message.
+#[derive(Debug)]
+pub(crate) struct CachedDerived {
+    pub(crate) uid: u32,
+    pub(crate) vsize: Option<u64>,
+    pub(crate) envelope: Option<Arc<Envelope>>,
+    pub(crate) sort_key: Option<Arc<KeyRecord>>,
 }
 
 /// One message as the mailbox knows it.
@@ -102,6 +119,15 @@ pub(crate) trait FolderBackend: Send {
     fn foreign_uidls(&self, _msgs: &[Msg]) -> HashMap<u32, String> {
         HashMap::new()
     }
+    /// Derived data from the backend's persisted cache that is valid for
+    /// `msgs` (called once, after the first scan).
+    fn take_cached(&mut self, _msgs: &[Msg]) -> Vec<CachedDerived> {
+        Vec::new()
+    }
+    /// Persists the cache (a no-op for backends without one).
+    fn save_cache(&mut self, _uid_validity: u32, _records: Vec<IndexRecord>) -> Result<()> {
+        Ok(())
+    }
 }
 
 pub(crate) struct Inner {
@@ -157,12 +183,39 @@ impl Mailbox {
             last_scan: Instant::now(),
         };
         inner.merge(scan);
+        let mut caches = Caches::default();
+        let cached = inner.backend.take_cached(&inner.msgs);
+        // Write the cache back at the next save unless it covered every
+        // message with everything derived.
+        caches.dirty = cached.len() != inner.msgs.len();
+        let mut cached = cached.into_iter().peekable();
+        for m in &mut inner.msgs {
+            while cached.peek().is_some_and(|c| c.uid < m.uid) {
+                cached.next();
+            }
+            let Some(c) = cached.next_if(|c| c.uid == m.uid) else {
+                continue;
+            };
+            m.vsize = m.vsize.or(c.vsize);
+            match c.envelope {
+                Some(e) => {
+                    caches.envelopes.insert(c.uid, e);
+                }
+                None => caches.dirty = true,
+            }
+            match c.sort_key {
+                Some(k) => {
+                    caches.sort_keys.insert(c.uid, k);
+                }
+                None => caches.dirty = true,
+            }
+        }
         Ok(Arc::new(Mailbox {
             name: Mutex::new(name),
             inner: Mutex::new(inner),
             changed: Condvar::new(),
             poll_interval,
-            caches: Mutex::new(Caches::default()),
+            caches: Mutex::new(caches),
         }))
     }
 
@@ -427,30 +480,109 @@ impl Mailbox {
     }
 
     /// ENVELOPE of a message (RFC 3501 §7.4.2), built from its header alone
-    /// and kept like [`Mailbox::derived`] data.
+    /// once, then kept in memory and in the persisted cache.
     pub fn envelope(&self, uid: Uid) -> Result<Arc<postroom_types::Envelope>> {
-        struct EnvelopeKey(Arc<postroom_types::Envelope>);
-        let key = (uid.get(), TypeId::of::<EnvelopeKey>());
-        if let Some(v) = self.caches().derived.get(&key) {
-            if let Some(e) = v.downcast_ref::<EnvelopeKey>() {
-                return Ok(Arc::clone(&e.0));
-            }
+        if let Some(e) = self.caches().envelopes.get(&uid.get()) {
+            return Ok(Arc::clone(e));
         }
-        let header = {
+        let header = self.header(uid)?;
+        let env = Arc::new(Message::parse(&header).envelope());
+        let mut c = self.caches();
+        if self.lock().find(uid.get()).is_some() {
+            c.envelopes.insert(uid.get(), Arc::clone(&env));
+            c.dirty = true;
+        }
+        Ok(env)
+    }
+
+    /// The `postroom-sort` key record of a message (RFC 5256 SORT and
+    /// THREAD keys), built once from its header, INTERNALDATE and
+    /// RFC822.SIZE, then kept in memory and in the persisted cache, so SORT
+    /// and THREAD do not parse headers again.
+    pub fn sort_key(&self, uid: Uid) -> Result<Arc<KeyRecord>> {
+        if let Some(k) = self.caches().sort_keys.get(&uid.get()) {
+            return Ok(Arc::clone(k));
+        }
+        let date = {
             let inner = self.lock();
             let i = inner
                 .find(uid.get())
                 .ok_or(MailboxError::NoSuchMessage(uid.get()))?;
-            inner.backend.read_header(&inner.msgs[i])?
+            inner.msgs[i].date
         };
-        let env = Arc::new(Message::parse(&header).envelope());
+        let size = self.rfc822_size(uid)?;
+        let header = self.header(uid)?;
+        let fields = Message::parse(&header).header_fields();
+        let get = |name: &str| {
+            fields
+                .iter()
+                .find(|(n, _)| n.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v.as_slice())
+        };
+        let key = Arc::new(KeyRecord::from_raw(&RawMessage {
+            number: uid.get(),
+            internal_date: date.0.timestamp(),
+            size,
+            date: get("date"),
+            subject: get("subject"),
+            from: get("from"),
+            to: get("to"),
+            cc: get("cc"),
+            message_id: get("message-id"),
+            in_reply_to: get("in-reply-to"),
+            references: get("references"),
+        }));
+        let mut c = self.caches();
         if self.lock().find(uid.get()).is_some() {
-            self.caches().derived.insert(
-                key,
-                Arc::new(EnvelopeKey(Arc::clone(&env))) as Arc<dyn Any + Send + Sync>,
-            );
+            c.sort_keys.insert(uid.get(), Arc::clone(&key));
+            c.dirty = true;
         }
-        Ok(env)
+        Ok(key)
+    }
+
+    /// The stored header of a message (up to its blank line).
+    fn header(&self, uid: Uid) -> Result<Vec<u8>> {
+        let inner = self.lock();
+        let i = inner
+            .find(uid.get())
+            .ok_or(MailboxError::NoSuchMessage(uid.get()))?;
+        inner.backend.read_header(&inner.msgs[i])
+    }
+
+    /// Writes the persisted cache (Maildir: `postroom-index`) when
+    /// something in it changed: per message UID, file name, size, internal
+    /// date, RFC822.SIZE, ENVELOPE and sort key record, so a restart needs
+    /// neither to stat nor to read the messages. Done automatically when
+    /// the last handle is dropped; a server may call it at other times
+    /// (e.g. after a large FETCH). The cache is never authoritative: a
+    /// crash before a save costs time at the next open, nothing else.
+    pub fn save_cache(&self) -> Result<()> {
+        let mut c = self.caches();
+        if !c.dirty {
+            return Ok(());
+        }
+        let mut inner = self.lock();
+        Self::save_locked(&mut c, &mut inner)
+    }
+
+    fn save_locked(c: &mut Caches, inner: &mut Inner) -> Result<()> {
+        let records = inner
+            .msgs
+            .iter()
+            .map(|m| IndexRecord {
+                uid: m.uid,
+                name: m.key.clone(),
+                size: m.size,
+                mtime: (m.date.0.timestamp(), m.date.0.timestamp_subsec_nanos()),
+                vsize: m.vsize,
+                envelope: c.envelopes.get(&m.uid).cloned(),
+                sort_key: c.sort_keys.get(&m.uid).cloned(),
+            })
+            .collect();
+        let uid_validity = inner.uid_validity;
+        inner.backend.save_cache(uid_validity, records)?;
+        c.dirty = false;
+        Ok(())
     }
 
     /// Data derived from a message's content, computed once and kept while
@@ -487,6 +619,11 @@ impl Mailbox {
         let mut c = self.caches();
         c.parsed.retain(|(u, _)| !uids.contains(u));
         c.derived.retain(|(u, _), _| !uids.contains(u));
+        for u in uids {
+            c.envelopes.remove(u);
+            c.sort_keys.remove(u);
+        }
+        c.dirty |= !uids.is_empty();
     }
 
     /// RFC822.SIZE: octets with CRLF line ends (RFC 3501 §2.3.4), computed
@@ -535,6 +672,7 @@ impl Mailbox {
         };
         drop(inner);
         if changed {
+            self.caches().dirty = true;
             self.changed.notify_all();
         }
         Ok(())
@@ -582,6 +720,18 @@ impl Mailbox {
         // A panic while the lock was held leaves consistent data: every
         // mutation is completed before the next can start.
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl Drop for Mailbox {
+    fn drop(&mut self) {
+        let c = self.caches.get_mut().unwrap_or_else(|e| e.into_inner());
+        if c.dirty {
+            let inner = self.inner.get_mut().unwrap_or_else(|e| e.into_inner());
+            // Best effort: the cache is rebuilt at the next open if this
+            // write fails.
+            let _ = Self::save_locked(c, inner);
+        }
     }
 }
 

@@ -13,12 +13,13 @@ use postroom_types::{InternalDate, Keyword};
 
 use super::atomic::{sync_dir, unique_name, write_atomic};
 use super::filename::{MaildirName, is_message_name};
+use super::index::{INDEX_FILE, Index, IndexRecord};
 use super::keywords::{CourierKeywords, parse_dovecot_keywords};
 use super::lock::DotLock;
 use super::uiddb::UidDb;
 use crate::error::{MailboxError, Result};
 use crate::flags::FlagSet;
-use crate::mailbox::{Appended, FolderBackend, Msg, ScanResult};
+use crate::mailbox::{Appended, CachedDerived, FolderBackend, Msg, ScanResult};
 use crate::message::crlf_size;
 use crate::quota::QuotaHook;
 
@@ -52,6 +53,11 @@ pub(crate) struct MaildirFolder {
     stamps: Option<[Stamp; 4]>,
     /// File name → (internal date, size), so a rescan stats only new names.
     stat_cache: HashMap<String, (InternalDate, u64)>,
+    /// `postroom-index` as read at the first scan, until the mailbox has
+    /// taken its derived data (`None` afterwards, or when absent/unusable).
+    index: Option<Index>,
+    /// Whether the first scan has looked for `postroom-index`.
+    index_read: bool,
 }
 
 impl MaildirFolder {
@@ -66,7 +72,39 @@ impl MaildirFolder {
             keyword_dirty: HashSet::new(),
             stamps: None,
             stat_cache: HashMap::new(),
+            index: None,
+            index_read: false,
         }
+    }
+
+    /// Reads `postroom-index` once, on the first scan, after the UID file:
+    /// a file of another UID space, version or with a bad checksum is
+    /// ignored. Its sizes and times fill the stat cache (a Maildir file's
+    /// contents and time never change; a flag change renames it, and a
+    /// renamed file is simply stat'ed again).
+    fn read_index(&mut self) {
+        if self.index_read {
+            return;
+        }
+        self.index_read = true;
+        let Ok(bytes) = fs::read(self.dir.join(INDEX_FILE)) else {
+            return;
+        };
+        let Some(index) = Index::decode(&bytes) else {
+            return;
+        };
+        if index.uid_validity != self.db.uid_validity {
+            return;
+        }
+        self.stat_cache.reserve(index.records.len());
+        for r in &index.records {
+            let Some(t) = DateTime::<Utc>::from_timestamp(r.mtime.0, r.mtime.1) else {
+                continue;
+            };
+            self.stat_cache
+                .insert(r.name.clone(), (InternalDate(t.fixed_offset()), r.size));
+        }
+        self.index = Some(index);
     }
 
     fn cur(&self) -> PathBuf {
@@ -302,6 +340,7 @@ impl MaildirFolder {
             .map(|(_, f, n, _)| (f.clone(), n.clone()))
             .collect();
         self.load_keywords(&names)?;
+        self.read_index();
         let cur = self.cur();
         let mut live_cache = HashMap::with_capacity(with_uid.len());
         let mut messages = Vec::with_capacity(with_uid.len());
@@ -541,6 +580,40 @@ impl FolderBackend for MaildirFolder {
                 return Ok(buf);
             }
         }
+    }
+
+    fn take_cached(&mut self, msgs: &[Msg]) -> Vec<CachedDerived> {
+        let Some(index) = self.index.take() else {
+            return Vec::new();
+        };
+        let mut by_uid: HashMap<u32, IndexRecord> =
+            index.records.into_iter().map(|r| (r.uid, r)).collect();
+        msgs.iter()
+            .filter_map(|m| {
+                let r = by_uid.remove(&m.uid)?;
+                // The same UID must name the same file (base name), or the
+                // record belongs to another message.
+                if MaildirName::parse(&r.name).base != MaildirName::parse(&m.key).base {
+                    return None;
+                }
+                Some(CachedDerived {
+                    uid: m.uid,
+                    vsize: r.vsize,
+                    envelope: r.envelope,
+                    sort_key: r.sort_key,
+                })
+            })
+            .collect()
+    }
+
+    fn save_cache(&mut self, uid_validity: u32, records: Vec<IndexRecord>) -> Result<()> {
+        let path = self.dir.join(INDEX_FILE);
+        let bytes = Index {
+            uid_validity,
+            records,
+        }
+        .encode();
+        write_atomic(&path, &bytes).map_err(|e| MailboxError::io(&path, e))
     }
 
     fn foreign_uidls(&self, msgs: &[Msg]) -> HashMap<u32, String> {
