@@ -207,12 +207,14 @@ def check_idle(srv):
     assert typ == "OK" and b"APPENDUID" in data[0], data
     start = time.time()
     read_until(watcher.file, rb"^\* %d EXISTS" % (count + 1), 2)
+    print("idle: APPEND by another session seen after %.0f ms" % ((time.time() - start) * 1000))
     assert time.time() - start < 1.0
     # A delivery by another process.
     out = srv.run("deliver", "--user", "demo", stdin=b"Subject: delivered\r\n\r\nhi\r\n")
     assert out.returncode == 0, out
     start = time.time()
     read_until(watcher.file, rb"^\* %d EXISTS" % (count + 2), 3)
+    print("idle: deliver by another process seen after %.0f ms" % ((time.time() - start) * 1000))
     assert time.time() - start < 1.5, time.time() - start
     watcher.send(b"DONE\r\n")
     read_until(watcher.file, rb"^I1 OK", 2)
