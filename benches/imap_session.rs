@@ -8,10 +8,11 @@
 //! INBOX selected, output drained; throughput in messages.
 //!
 //! - `imap_session/select`: `SELECT INBOX`.
-//! - `imap_session/fetch_flags_envelope`: `FETCH 1:* (FLAGS ENVELOPE)`.
+//! - `imap_session/fetch_flags_envelope`: `FETCH 1:* (FLAGS ENVELOPE)`
+//!   (envelopes cached by the mailbox after the first run).
 //! - `imap_session/search_text`: `SEARCH TEXT needle` (matches 1 in 100).
-//! - `imap_session/sort_date`: `SORT (DATE) UTF-8 ALL` (key records are
-//!   cached by the selection after the first run).
+//! - `imap_session/sort_date`: `SORT (DATE) UTF-8 ALL` (the mailbox caches
+//!   key records, so only the first run parses headers).
 //! - `imap_session/thread_references`: `THREAD REFERENCES UTF-8 ALL`.
 
 // criterion_group! defines an undocumented function.

@@ -2,6 +2,7 @@
 
 use std::collections::VecDeque;
 use std::num::NonZeroU32;
+use std::sync::Arc;
 
 use postroom_access::policy;
 use postroom_imap::command::{
@@ -100,8 +101,7 @@ impl Session {
         let needs_raw = attrs.iter().any(|a| {
             matches!(
                 a,
-                FetchAttribute::Envelope
-                    | FetchAttribute::Body
+                FetchAttribute::Body
                     | FetchAttribute::BodyStructure
                     | FetchAttribute::Rfc822
                     | FetchAttribute::Rfc822Header
@@ -197,10 +197,13 @@ impl Session {
                     let size = sel.view.mailbox().rfc822_size(u).map_err(store_error)?;
                     FetchItem::Rfc822Size(u32::try_from(size).unwrap_or(u32::MAX))
                 }
-                FetchAttribute::Envelope => match &parsed {
-                    Some(m) => FetchItem::Envelope(Box::new(m.envelope())),
-                    None => continue,
-                },
+                FetchAttribute::Envelope => {
+                    // Cached by the mailbox (memory and its index file).
+                    match sel.view.mailbox().envelope(u) {
+                        Ok(env) => FetchItem::Envelope(Box::new((*env).clone())),
+                        Err(_) => return Ok(None),
+                    }
+                }
                 FetchAttribute::Body => match &parsed {
                     Some(m) => FetchItem::Body(Box::new(m.body_structure(false))),
                     None => continue,
@@ -306,7 +309,7 @@ impl Session {
         let msgs: Vec<(u32, &KeyRecord)> = found
             .iter()
             .zip(&records)
-            .map(|((s, u), r)| (if uid { u.get() } else { *s }, r))
+            .map(|((s, u), r)| (if uid { u.get() } else { *s }, &**r))
             .collect();
         let sorted = postroom_sort::sort(&msgs, &keys);
         self.conn
@@ -342,7 +345,7 @@ impl Session {
         let msgs: Vec<(u32, &KeyRecord)> = found
             .iter()
             .zip(&records)
-            .map(|((s, u), r)| (if uid { u.get() } else { *s }, r))
+            .map(|((s, u), r)| (if uid { u.get() } else { *s }, &**r))
             .collect();
         let t = postroom_sort::thread(&msgs, algorithm);
         self.conn.respond_data(Data::Thread(t));
@@ -354,53 +357,19 @@ impl Session {
     }
 }
 
-/// The SORT/THREAD key records of the messages, parsed once per message
-/// and kept for the selection (messages are immutable under a UID).
-fn key_records(sel: &mut Selected, found: &[(u32, Uid)]) -> Vec<KeyRecord> {
-    let mut out = Vec::with_capacity(found.len());
-    for (seq, uid) in found {
-        if let Some(r) = sel.keys.get(&uid.get()) {
-            out.push(r.clone());
-            continue;
-        }
-        let date = sel
-            .view
-            .messages(&[*seq])
-            .first()
-            .map_or(0, |m| m.internal_date.timestamp());
-        let size = sel.view.mailbox().rfc822_size(*uid).unwrap_or(0);
-        let record = match sel.view.mailbox().raw(*uid) {
-            Ok(raw) => {
-                let headers = Message::parse(&raw).header_fields();
-                let get = |name: &str| {
-                    headers
-                        .iter()
-                        .find(|(n, _)| n.eq_ignore_ascii_case(name))
-                        .map(|(_, v)| v.as_slice())
-                };
-                KeyRecord::from_raw(&RawMessage {
+/// The SORT/THREAD key records of the messages, from the mailbox's cache
+/// (built once per message and kept in its index file).
+fn key_records(sel: &Selected, found: &[(u32, Uid)]) -> Vec<Arc<KeyRecord>> {
+    found
+        .iter()
+        .map(|(seq, uid)| {
+            sel.view.mailbox().sort_key(*uid).unwrap_or_else(|_| {
+                // Expunged meanwhile: an empty record sorts first.
+                Arc::new(KeyRecord::from_raw(&RawMessage {
                     number: *seq,
-                    internal_date: date,
-                    size,
-                    date: get("Date"),
-                    subject: get("Subject"),
-                    from: get("From"),
-                    to: get("To"),
-                    cc: get("Cc"),
-                    message_id: get("Message-ID"),
-                    in_reply_to: get("In-Reply-To"),
-                    references: get("References"),
-                })
-            }
-            Err(_) => KeyRecord::from_raw(&RawMessage {
-                number: *seq,
-                internal_date: date,
-                size,
-                ..Default::default()
-            }),
-        };
-        sel.keys.insert(uid.get(), record.clone());
-        out.push(record);
-    }
-    out
+                    ..Default::default()
+                }))
+            })
+        })
+        .collect()
 }

@@ -37,7 +37,7 @@ mod fetch;
 mod protocol;
 mod quota;
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::num::NonZeroU32;
 use std::sync::Arc;
@@ -254,7 +254,6 @@ struct Selected {
     loc: Location,
     view: postroom_mailbox::Session,
     rights: Rights,
-    keys: HashMap<u32, postroom_sort::KeyRecord>,
 }
 
 struct Idle {
@@ -1094,12 +1093,7 @@ impl Session {
             Code::MyRights(courier_view(&courier::myrights_code(rights))),
             "ACL",
         ));
-        self.selected = Some(Selected {
-            loc,
-            view,
-            rights,
-            keys: HashMap::new(),
-        });
+        self.selected = Some(Selected { loc, view, rights });
         let code = if read_only {
             Code::ReadOnly
         } else {
