@@ -153,6 +153,7 @@ impl Framer {
     }
 
     /// Appends input bytes. Nothing is parsed until [`Framer::poll`].
+    #[inline]
     pub fn push(&mut self, input: &[u8]) {
         self.buf.extend_from_slice(input);
     }
@@ -199,7 +200,25 @@ impl Framer {
 
     /// Advances over buffered input and reports the next event, or `None`
     /// when more input is needed (or a reported message is not consumed).
+    #[inline]
     pub fn poll(&mut self) -> Option<Frame> {
+        // The common case of small chunks inside a big literal: account
+        // for the new bytes and return, without the general state machine.
+        if let State::Literal { remaining } = self.state {
+            let available = (self.buf.len() - self.pos) as u64;
+            if available < remaining && self.ready.is_none() && self.poisoned.is_none() {
+                self.pos = self.buf.len();
+                self.state = State::Literal {
+                    remaining: remaining - available,
+                };
+                return None;
+            }
+        }
+        self.poll_general()
+    }
+
+    /// [`Framer::poll`] for every state.
+    fn poll_general(&mut self) -> Option<Frame> {
         if self.ready.is_some() {
             return None;
         }
@@ -474,7 +493,7 @@ impl Framer {
 
 /// RFC 3501 §9: `tag = 1*<any ASTRING-CHAR except "+">`.
 pub(crate) fn is_tag_char(b: u8) -> bool {
-    crate::lexer::is_astring_char(b) && b != b'+'
+    crate::lexer::is_tag_char(b)
 }
 
 /// The first LF, eight bytes at a time (SWAR: a byte of `x ^ LF` is zero

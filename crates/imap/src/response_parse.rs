@@ -125,13 +125,13 @@ fn response(c: &mut Cursor<'_>, o: &ResponseParseOptions) -> PResult<Response> {
     }
     let t = c.tag()?;
     c.tag = Some((0, t.len()));
-    let tag = Tag::new(t).ok_or_else(|| c.err_at(0, "tag"))?;
+    let tag = Tag::from_tag_bytes(t);
     c.sp()?;
     let at = c.pos;
-    let kind = match c.word_upper("OK, NO or BAD")?.as_str() {
-        "OK" => StatusKind::Ok,
-        "NO" => StatusKind::No,
-        "BAD" => StatusKind::Bad,
+    let kind = match c.word_upper("OK, NO or BAD")?.as_bytes() {
+        b"OK" => StatusKind::Ok,
+        b"NO" => StatusKind::No,
+        b"BAD" => StatusKind::Bad,
         _ => return Err(c.err_at(at, "OK, NO or BAD")),
     };
     let (code, text) = resp_text(c)?;
@@ -169,8 +169,8 @@ fn bracket_code(c: &mut Cursor<'_>) -> PResult<Code> {
         c.expect(b']', "']'")?;
         return Ok(code.clone());
     }
-    let code = match name.as_str() {
-        "BADCHARSET" => {
+    let code = match name.as_bytes() {
+        b"BADCHARSET" => {
             let list = if c.eat(b' ') {
                 c.paren_list(false, Cursor::astring_utf8)?
             } else {
@@ -178,28 +178,28 @@ fn bracket_code(c: &mut Cursor<'_>) -> PResult<Code> {
             };
             Code::BadCharset(list)
         }
-        "CAPABILITY" => Code::Capability(atoms(c, true)?),
-        "PERMANENTFLAGS" => {
+        b"CAPABILITY" => Code::Capability(atoms(c, true)?),
+        b"PERMANENTFLAGS" => {
             c.sp()?;
             Code::PermanentFlags(c.paren_list(true, Cursor::flag_perm)?)
         }
-        "UIDNEXT" | "UIDVALIDITY" | "UNSEEN" => {
+        b"UIDNEXT" | b"UIDVALIDITY" | b"UNSEEN" => {
             c.sp()?;
             let n = c.nz_number()?;
-            match name.as_str() {
-                "UIDNEXT" => Code::UidNext(n),
-                "UIDVALIDITY" => Code::UidValidity(n),
+            match name.as_bytes() {
+                b"UIDNEXT" => Code::UidNext(n),
+                b"UIDVALIDITY" => Code::UidValidity(n),
                 _ => Code::Unseen(n),
             }
         }
-        "APPENDUID" => {
+        b"APPENDUID" => {
             c.sp()?;
             let uid_validity = c.nz_number()?;
             c.sp()?;
             let uids = c.sequence_set()?;
             Code::AppendUid { uid_validity, uids }
         }
-        "COPYUID" => {
+        b"COPYUID" => {
             c.sp()?;
             let uid_validity = c.nz_number()?;
             c.sp()?;
@@ -212,7 +212,7 @@ fn bracket_code(c: &mut Cursor<'_>) -> PResult<Code> {
                 destination,
             }
         }
-        "MYRIGHTS" => {
+        b"MYRIGHTS" => {
             c.sp()?;
             Code::MyRights(rights(c)?)
         }
@@ -256,11 +256,11 @@ fn untagged(c: &mut Cursor<'_>, o: &ResponseParseOptions) -> PResult<Response> {
         let at = c.pos;
         let w = c.word_upper("EXISTS, RECENT, EXPUNGE or FETCH")?;
         let nz = || NonZeroU32::new(n).ok_or_else(|| c.err_at(0, "non-zero number"));
-        let data = match w.as_str() {
-            "EXISTS" => Data::Exists(n),
-            "RECENT" => Data::Recent(n),
-            "EXPUNGE" => Data::Expunge(nz()?),
-            "FETCH" => {
+        let data = match w.as_bytes() {
+            b"EXISTS" => Data::Exists(n),
+            b"RECENT" => Data::Recent(n),
+            b"EXPUNGE" => Data::Expunge(nz()?),
+            b"FETCH" => {
                 let seq = nz()?;
                 c.sp()?;
                 let items = c.paren_list(false, |c| fetch_item(c, o))?;
@@ -272,13 +272,13 @@ fn untagged(c: &mut Cursor<'_>, o: &ResponseParseOptions) -> PResult<Response> {
     }
     let at = c.pos;
     let w = c.word_upper("response type")?;
-    let w = w.as_str();
+    let w = w.as_bytes();
     let status = match w {
-        "OK" => Some(StatusKind::Ok),
-        "NO" => Some(StatusKind::No),
-        "BAD" => Some(StatusKind::Bad),
-        "PREAUTH" => Some(StatusKind::PreAuth),
-        "BYE" => Some(StatusKind::Bye),
+        b"OK" => Some(StatusKind::Ok),
+        b"NO" => Some(StatusKind::No),
+        b"BAD" => Some(StatusKind::Bad),
+        b"PREAUTH" => Some(StatusKind::PreAuth),
+        b"BYE" => Some(StatusKind::Bye),
         _ => None,
     };
     if let Some(kind) = status {
@@ -291,10 +291,10 @@ fn untagged(c: &mut Cursor<'_>, o: &ResponseParseOptions) -> PResult<Response> {
         }));
     }
     let data = match w {
-        "CAPABILITY" => Data::Capability(atoms(c, true)?),
-        "LIST" => Data::List(list_data(c)?),
-        "LSUB" => Data::Lsub(list_data(c)?),
-        "STATUS" => {
+        b"CAPABILITY" => Data::Capability(atoms(c, true)?),
+        b"LIST" => Data::List(list_data(c)?),
+        b"LSUB" => Data::Lsub(list_data(c)?),
+        b"STATUS" => {
             c.sp()?;
             let mailbox = c.mailbox()?;
             c.sp()?;
@@ -307,13 +307,13 @@ fn untagged(c: &mut Cursor<'_>, o: &ResponseParseOptions) -> PResult<Response> {
             })?;
             Data::Status { mailbox, items }
         }
-        "SEARCH" => Data::Search(numbers(c, o)?),
-        "SORT" => Data::Sort(numbers(c, o)?),
-        "FLAGS" => {
+        b"SEARCH" => Data::Search(numbers(c, o)?),
+        b"SORT" => Data::Sort(numbers(c, o)?),
+        b"FLAGS" => {
             c.sp()?;
             Data::Flags(c.paren_list(true, Cursor::flag)?)
         }
-        "NAMESPACE" => {
+        b"NAMESPACE" => {
             c.sp()?;
             let personal = namespace(c)?;
             c.sp()?;
@@ -326,8 +326,8 @@ fn untagged(c: &mut Cursor<'_>, o: &ResponseParseOptions) -> PResult<Response> {
                 shared,
             }
         }
-        "THREAD" => Data::Thread(thread(c, o.max_depth)?),
-        "QUOTA" => {
+        b"THREAD" => Data::Thread(thread(c, o.max_depth)?),
+        b"QUOTA" => {
             c.sp()?;
             let root = c.astring_utf8()?;
             let resources = if o.lenient_quota_without_list && c.at_crlf() {
@@ -350,7 +350,7 @@ fn untagged(c: &mut Cursor<'_>, o: &ResponseParseOptions) -> PResult<Response> {
             };
             Data::Quota { root, resources }
         }
-        "QUOTAROOT" => {
+        b"QUOTAROOT" => {
             c.sp()?;
             let mailbox = c.mailbox()?;
             let mut roots = Vec::new();
@@ -359,7 +359,7 @@ fn untagged(c: &mut Cursor<'_>, o: &ResponseParseOptions) -> PResult<Response> {
             }
             Data::QuotaRoot { mailbox, roots }
         }
-        "ACL" => {
+        b"ACL" => {
             c.sp()?;
             let mailbox = c.mailbox()?;
             let mut entries = Vec::new();
@@ -373,7 +373,7 @@ fn untagged(c: &mut Cursor<'_>, o: &ResponseParseOptions) -> PResult<Response> {
             }
             Data::Acl { mailbox, entries }
         }
-        "LISTRIGHTS" | "RIGHTS-INFO" => {
+        b"LISTRIGHTS" | b"RIGHTS-INFO" => {
             c.sp()?;
             let mailbox = c.mailbox()?;
             c.sp()?;
@@ -384,7 +384,7 @@ fn untagged(c: &mut Cursor<'_>, o: &ResponseParseOptions) -> PResult<Response> {
             while c.eat(b' ') {
                 optional.push(rights(c)?);
             }
-            if w == "LISTRIGHTS" {
+            if w == b"LISTRIGHTS" {
                 Data::ListRights {
                     mailbox,
                     identifier,
@@ -400,7 +400,7 @@ fn untagged(c: &mut Cursor<'_>, o: &ResponseParseOptions) -> PResult<Response> {
                 }
             }
         }
-        "MYRIGHTS" => {
+        b"MYRIGHTS" => {
             c.sp()?;
             let mailbox = c.mailbox()?;
             c.sp()?;
@@ -409,12 +409,12 @@ fn untagged(c: &mut Cursor<'_>, o: &ResponseParseOptions) -> PResult<Response> {
                 rights: rights(c)?,
             }
         }
-        "ENABLED" => Data::Enabled(atoms(c, false)?),
-        "ID" => {
+        b"ENABLED" => Data::Enabled(atoms(c, false)?),
+        b"ID" => {
             c.sp()?;
             Data::Id(id_params(c)?)
         }
-        "ACLFAILED" => {
+        b"ACLFAILED" => {
             c.sp()?;
             let mailbox = c.mailbox()?;
             let text = if c.eat(b' ') {
@@ -604,8 +604,8 @@ fn thread(c: &mut Cursor<'_>, max_depth: usize) -> PResult<Thread> {
 fn fetch_item(c: &mut Cursor<'_>, o: &ResponseParseOptions) -> PResult<FetchItem> {
     let at = c.pos;
     let w = c.word_upper("fetch item")?;
-    let w = w.as_str();
-    if w == "BODY" && c.peek() == Some(b'[') {
+    let w = w.as_bytes();
+    if w == b"BODY" && c.peek() == Some(b'[') {
         let section = section(c)?;
         let origin = if c.eat(b'<') {
             let n = c.number()?;
@@ -624,16 +624,16 @@ fn fetch_item(c: &mut Cursor<'_>, o: &ResponseParseOptions) -> PResult<FetchItem
     }
     c.sp()?;
     Ok(match w {
-        "FLAGS" => FetchItem::Flags(c.paren_list(true, Cursor::flag_fetch)?),
-        "ENVELOPE" => FetchItem::Envelope(Box::new(envelope(c)?)),
-        "INTERNALDATE" => FetchItem::InternalDate(c.date_time()?),
-        "RFC822" => FetchItem::Rfc822(c.nstring_bytes()?),
-        "RFC822.HEADER" => FetchItem::Rfc822Header(c.nstring_bytes()?),
-        "RFC822.TEXT" => FetchItem::Rfc822Text(c.nstring_bytes()?),
-        "RFC822.SIZE" => FetchItem::Rfc822Size(c.number()?),
-        "BODY" => FetchItem::Body(Box::new(body(c, o, false)?)),
-        "BODYSTRUCTURE" => FetchItem::BodyStructure(Box::new(body(c, o, true)?)),
-        "UID" => FetchItem::Uid(c.nz_number()?),
+        b"FLAGS" => FetchItem::Flags(c.paren_list(true, Cursor::flag_fetch)?),
+        b"ENVELOPE" => FetchItem::Envelope(Box::new(envelope(c)?)),
+        b"INTERNALDATE" => FetchItem::InternalDate(c.date_time()?),
+        b"RFC822" => FetchItem::Rfc822(c.nstring_bytes()?),
+        b"RFC822.HEADER" => FetchItem::Rfc822Header(c.nstring_bytes()?),
+        b"RFC822.TEXT" => FetchItem::Rfc822Text(c.nstring_bytes()?),
+        b"RFC822.SIZE" => FetchItem::Rfc822Size(c.number()?),
+        b"BODY" => FetchItem::Body(Box::new(body(c, o, false)?)),
+        b"BODYSTRUCTURE" => FetchItem::BodyStructure(Box::new(body(c, o, true)?)),
+        b"UID" => FetchItem::Uid(c.nz_number()?),
         _ => return Err(c.err_at(at, "fetch item")),
     })
 }
