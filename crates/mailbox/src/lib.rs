@@ -90,7 +90,7 @@ pub mod store;
 pub use deliver::{deliver, deliver_with_quota};
 pub use error::{FormatError, MailboxError, NameProblem, Result};
 pub use flags::{FlagSet, StoreMode, permanent_flags};
-pub use mailbox::{Mailbox, MessageInfo};
+pub use mailbox::{CrlfReader, Mailbox, MessageInfo};
 pub use maildir::{MaildirOptions, MaildirStore};
 pub use memory::MemoryStore;
 pub use names::DELIMITER;

@@ -2,15 +2,16 @@
 
 use std::any::{Any, TypeId};
 use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::io::Read;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use postroom_sort::{KeyRecord, RawMessage};
-use postroom_types::{Envelope, InternalDate, MailboxName, Uid, UidValidity};
+use postroom_types::{InternalDate, MailboxName, Uid, UidValidity};
 
 use crate::error::{MailboxError, Result};
 use crate::flags::{FlagSet, StoreMode};
-use crate::maildir::index::IndexRecord;
+use crate::maildir::index::{IndexRecord, decode_envelope, encode_envelope};
 use crate::message::{Message, crlf_size};
 
 /// Parsed messages kept per mailbox (most recently used).
@@ -22,10 +23,11 @@ type Derived = HashMap<(u32, TypeId), Arc<dyn Any + Send + Sync>>;
 struct Caches {
     parsed: VecDeque<(u32, Arc<Message>)>,
     derived: Derived,
-    /// ENVELOPEs by UID (persisted with the backend's cache).
-    envelopes: HashMap<u32, Arc<Envelope>>,
-    /// `postroom-sort` key records by UID (persisted likewise).
-    sort_keys: HashMap<u32, Arc<KeyRecord>>,
+    /// ENVELOPEs by UID, encoded (compact; decoded on use), persisted
+    /// with the backend's cache.
+    envelopes: HashMap<u32, Box<[u8]>>,
+    /// `postroom-sort` key records by UID, encoded, persisted likewise.
+    sort_keys: HashMap<u32, Box<[u8]>>,
     /// Something worth persisting changed since the cache was last saved.
     dirty: bool,
 }
@@ -35,8 +37,8 @@ struct Caches {
 pub(crate) struct CachedDerived {
     pub(crate) uid: u32,
     pub(crate) vsize: Option<u64>,
-    pub(crate) envelope: Option<Arc<Envelope>>,
-    pub(crate) sort_key: Option<Arc<KeyRecord>>,
+    pub(crate) envelope: Option<Box<[u8]>>,
+    pub(crate) sort_key: Option<Box<[u8]>>,
 }
 
 /// One message as the mailbox knows it.
@@ -80,10 +82,8 @@ pub(crate) struct ScanResult {
 
 /// The result of [`FolderBackend::append`].
 pub(crate) enum Appended {
-    /// The new message alone (nothing else changed).
+    /// The new message alone (others' changes come with the next scan).
     Msg(Msg),
-    /// A full scan that includes the new message with this UID.
-    Scan(u32, ScanResult),
 }
 
 /// The storage under one mailbox. All calls happen with the mailbox lock
@@ -114,6 +114,17 @@ pub(crate) trait FolderBackend: Send {
         let raw = self.read(msg)?;
         Ok(raw[..crate::message::header_len(&raw)].to_vec())
     }
+    /// Takes the cross-process POP3 maildrop lock: `Ok(None)` when another
+    /// live owner holds it. Backends without files return a token that
+    /// only the in-process check backs.
+    fn lock_maildrop(&self) -> Result<Option<Box<dyn std::fmt::Debug + Send + Sync>>> {
+        Ok(Some(Box::new(())))
+    }
+    /// The path of the file holding `msg`, for reads without the mailbox
+    /// lock (`None`: use [`FolderBackend::read`]).
+    fn file_path(&self, _msg: &Msg) -> Option<std::path::PathBuf> {
+        None
+    }
     /// POP3 UIDLs another server recorded for these messages (Courier's
     /// `courierpop3dsizelist`), by UID.
     fn foreign_uidls(&self, _msgs: &[Msg]) -> HashMap<u32, String> {
@@ -124,8 +135,18 @@ pub(crate) trait FolderBackend: Send {
     fn take_cached(&mut self, _msgs: &[Msg]) -> Vec<CachedDerived> {
         Vec::new()
     }
+    /// Whether the persisted cache already describes the folder as opened
+    /// (no need to write it again).
+    fn cache_is_current(&self) -> bool {
+        true
+    }
     /// Persists the cache (a no-op for backends without one).
-    fn save_cache(&mut self, _uid_validity: u32, _records: Vec<IndexRecord>) -> Result<()> {
+    fn save_cache(
+        &mut self,
+        _uid_validity: u32,
+        _uid_next: u32,
+        _records: Vec<IndexRecord>,
+    ) -> Result<()> {
         Ok(())
     }
 }
@@ -151,9 +172,30 @@ pub(crate) struct Inner {
 pub struct Mailbox {
     name: Mutex<MailboxName>,
     inner: Mutex<Inner>,
-    changed: Condvar,
+    changed: Arc<Condvar>,
+    /// Set by the file system watcher when the folder changed on disk.
+    fs_event: Arc<std::sync::atomic::AtomicBool>,
+    /// The file system watcher, when one runs (kept alive here).
+    watcher: Mutex<Option<notify::RecommendedWatcher>>,
     poll_interval: Duration,
     caches: Mutex<Caches>,
+    /// A POP3 maildrop holds this mailbox exclusively (in this process).
+    maildrop_held: std::sync::atomic::AtomicBool,
+}
+
+/// The exclusive hold of a POP3 maildrop on its mailbox: released on drop.
+#[derive(Debug)]
+pub(crate) struct MaildropHold {
+    mailbox: Arc<Mailbox>,
+    _file: Box<dyn std::fmt::Debug + Send + Sync>,
+}
+
+impl Drop for MaildropHold {
+    fn drop(&mut self) {
+        self.mailbox
+            .maildrop_held
+            .store(false, std::sync::atomic::Ordering::Release);
+    }
 }
 
 impl std::fmt::Debug for Mailbox {
@@ -187,7 +229,7 @@ impl Mailbox {
         let cached = inner.backend.take_cached(&inner.msgs);
         // Write the cache back at the next save unless it covered every
         // message with everything derived.
-        caches.dirty = cached.len() != inner.msgs.len();
+        caches.dirty = cached.len() != inner.msgs.len() || !inner.backend.cache_is_current();
         let mut cached = cached.into_iter().peekable();
         for m in &mut inner.msgs {
             while cached.peek().is_some_and(|c| c.uid < m.uid) {
@@ -213,9 +255,12 @@ impl Mailbox {
         Ok(Arc::new(Mailbox {
             name: Mutex::new(name),
             inner: Mutex::new(inner),
-            changed: Condvar::new(),
+            changed: Arc::new(Condvar::new()),
+            fs_event: Arc::new(std::sync::atomic::AtomicBool::new(false)),
+            watcher: Mutex::new(None),
             poll_interval,
             caches: Mutex::new(caches),
+            maildrop_held: std::sync::atomic::AtomicBool::new(false),
         }))
     }
 
@@ -285,11 +330,11 @@ impl Mailbox {
                 let uid = msg.uid;
                 inner.uid_next = inner.uid_next.max(uid.saturating_add(1));
                 inner.recent_unclaimed.insert(uid);
-                inner.msgs.push(msg);
-                uid
-            }
-            Appended::Scan(uid, scan) => {
-                inner.merge(scan);
+                // Normally the largest UID; kept sorted whatever happens.
+                if inner.find(uid).is_none() {
+                    let at = inner.msgs.partition_point(|m| m.uid < uid);
+                    inner.msgs.insert(at, msg);
+                }
                 uid
             }
         };
@@ -450,11 +495,71 @@ impl Mailbox {
 
     /// The message bytes as stored (line ends as on disk).
     pub fn raw(&self, uid: Uid) -> Result<Arc<Vec<u8>>> {
+        // Read the file without holding the mailbox lock, so sessions (and
+        // SEARCH's threads) do not wait on each other's reads; a file
+        // renamed meanwhile is found under the lock below.
+        if let Some(path) = self.file_path(uid) {
+            if let Ok(bytes) = std::fs::read(path) {
+                return Ok(Arc::new(bytes));
+            }
+        }
         let inner = self.lock();
         let i = inner
             .find(uid.get())
             .ok_or(MailboxError::NoSuchMessage(uid.get()))?;
         inner.backend.read(&inner.msgs[i])
+    }
+
+    fn file_path(&self, uid: Uid) -> Option<std::path::PathBuf> {
+        let inner = self.lock();
+        let i = inner.find(uid.get())?;
+        inner.backend.file_path(&inner.msgs[i])
+    }
+
+    /// Holds the mailbox for one POP3 maildrop (RFC 1939 §8): in this
+    /// process, and across processes with a lock file in the folder
+    /// (Maildir). [`MailboxError::InUse`] when another holds it.
+    pub(crate) fn hold_maildrop(self: &Arc<Self>) -> Result<MaildropHold> {
+        use std::sync::atomic::Ordering;
+        if self
+            .maildrop_held
+            .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
+            .is_err()
+        {
+            return Err(MailboxError::InUse);
+        }
+        let file = self.lock().backend.lock_maildrop();
+        match file {
+            Ok(Some(file)) => Ok(MaildropHold {
+                mailbox: Arc::clone(self),
+                _file: file,
+            }),
+            other => {
+                self.maildrop_held.store(false, Ordering::Release);
+                Err(other.err().unwrap_or(MailboxError::InUse))
+            }
+        }
+    }
+
+    /// A reader over the message bytes as stored (line ends as on disk),
+    /// streaming from the file where the backend has one, so a large
+    /// message need not be held in memory (POP3 RETR, BODY[] literals).
+    /// The file stays readable through the returned reader even if it is
+    /// renamed or expunged meanwhile.
+    pub fn open_message(&self, uid: Uid) -> Result<Box<dyn Read + Send>> {
+        if let Some(path) = self.file_path(uid) {
+            if let Ok(f) = std::fs::File::open(path) {
+                return Ok(Box::new(std::io::BufReader::with_capacity(64 * 1024, f)));
+            }
+        }
+        Ok(Box::new(std::io::Cursor::new(SharedBytes(self.raw(uid)?))))
+    }
+
+    /// Like [`Mailbox::open_message`], with bare LF line ends turned into
+    /// CRLF as the wire needs them (RFC 3501 §2.3.4, RFC 1939 §3); the
+    /// bytes read add up to [`Mailbox::rfc822_size`].
+    pub fn open_message_crlf(&self, uid: Uid) -> Result<CrlfReader<Box<dyn Read + Send>>> {
+        Ok(CrlfReader::new(self.open_message(uid)?))
     }
 
     /// The parsed message (CRLF form and MIME structure), shared by every
@@ -482,17 +587,23 @@ impl Mailbox {
     /// ENVELOPE of a message (RFC 3501 §7.4.2), built from its header alone
     /// once, then kept in memory and in the persisted cache.
     pub fn envelope(&self, uid: Uid) -> Result<Arc<postroom_types::Envelope>> {
-        if let Some(e) = self.caches().envelopes.get(&uid.get()) {
-            return Ok(Arc::clone(e));
+        let cached = self
+            .caches()
+            .envelopes
+            .get(&uid.get())
+            .and_then(|b| decode_envelope(b));
+        if let Some(e) = cached {
+            return Ok(Arc::new(e));
         }
         let header = self.header(uid)?;
-        let env = Arc::new(Message::parse(&header).envelope());
+        let env = Message::parse(&header).envelope();
+        let bytes = encode_envelope(&env).into_boxed_slice();
         let mut c = self.caches();
         if self.lock().find(uid.get()).is_some() {
-            c.envelopes.insert(uid.get(), Arc::clone(&env));
+            c.envelopes.insert(uid.get(), bytes);
             c.dirty = true;
         }
-        Ok(env)
+        Ok(Arc::new(env))
     }
 
     /// The `postroom-sort` key record of a message (RFC 5256 SORT and
@@ -500,8 +611,13 @@ impl Mailbox {
     /// RFC822.SIZE, then kept in memory and in the persisted cache, so SORT
     /// and THREAD do not parse headers again.
     pub fn sort_key(&self, uid: Uid) -> Result<Arc<KeyRecord>> {
-        if let Some(k) = self.caches().sort_keys.get(&uid.get()) {
-            return Ok(Arc::clone(k));
+        let cached = self
+            .caches()
+            .sort_keys
+            .get(&uid.get())
+            .and_then(|b| KeyRecord::decode(b).ok());
+        if let Some(k) = cached {
+            return Ok(Arc::new(k));
         }
         let date = {
             let inner = self.lock();
@@ -532,9 +648,10 @@ impl Mailbox {
             in_reply_to: get("in-reply-to"),
             references: get("references"),
         }));
+        let bytes = key.encode().into_boxed_slice();
         let mut c = self.caches();
         if self.lock().find(uid.get()).is_some() {
-            c.sort_keys.insert(uid.get(), Arc::clone(&key));
+            c.sort_keys.insert(uid.get(), bytes);
             c.dirty = true;
         }
         Ok(key)
@@ -579,8 +696,8 @@ impl Mailbox {
                 sort_key: c.sort_keys.get(&m.uid).cloned(),
             })
             .collect();
-        let uid_validity = inner.uid_validity;
-        inner.backend.save_cache(uid_validity, records)?;
+        let (uid_validity, uid_next) = (inner.uid_validity, inner.uid_next);
+        inner.backend.save_cache(uid_validity, uid_next, records)?;
         c.dirty = false;
         Ok(())
     }
@@ -678,6 +795,47 @@ impl Mailbox {
         Ok(())
     }
 
+    /// Starts watching `dirs` with the operating system's file change
+    /// notification (inotify on Linux, through the `notify` crate): a
+    /// change there wakes [`Mailbox::wait_for_change`] at once, which then
+    /// rescans. Returns whether watching works; when it does not (no
+    /// inotify, watch limits reached), polling alone goes on.
+    pub(crate) fn watch(&self, dirs: &[std::path::PathBuf]) -> bool {
+        use notify::Watcher;
+        let flag = Arc::clone(&self.fs_event);
+        let changed = Arc::clone(&self.changed);
+        let handler = move |res: notify::Result<notify::Event>| {
+            let relevant = match res {
+                Ok(ev) => !matches!(ev.kind, notify::EventKind::Access(_)),
+                // Lost events (queue overflow): rescan to be sure.
+                Err(_) => true,
+            };
+            if relevant {
+                flag.store(true, std::sync::atomic::Ordering::Release);
+                changed.notify_all();
+            }
+        };
+        let Ok(mut w) = notify::recommended_watcher(handler) else {
+            return false;
+        };
+        for d in dirs {
+            if w.watch(d, notify::RecursiveMode::NonRecursive).is_err() {
+                return false;
+            }
+        }
+        *self.watcher.lock().unwrap_or_else(|e| e.into_inner()) = Some(w);
+        true
+    }
+
+    /// Whether a file system watcher wakes this mailbox (see
+    /// `MaildirStore::with_file_watch`).
+    pub fn is_watched(&self) -> bool {
+        self.watcher
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_some()
+    }
+
     /// Wakes sessions waiting in [`Mailbox::wait_for_change`], e.g. after a
     /// delivery by this process.
     pub fn notify(&self) {
@@ -690,15 +848,25 @@ impl Mailbox {
     }
 
     /// Blocks until the version differs from `seen` or `timeout` passes,
-    /// rescanning the backend every poll interval meanwhile. Returns the
-    /// current version.
+    /// rescanning the backend every poll interval meanwhile, and at once
+    /// when the file system watcher reports a change. Returns the current
+    /// version.
     pub fn wait_for_change(&self, seen: u64, timeout: Duration) -> Result<u64> {
         let deadline = Instant::now() + timeout;
         loop {
             let now = Instant::now();
+            if self
+                .fs_event
+                .swap(false, std::sync::atomic::Ordering::AcqRel)
+            {
+                self.rescan()?;
+            }
             let mut inner = self.lock();
             if inner.version != seen || now >= deadline {
                 return Ok(inner.version);
+            }
+            if self.fs_event.load(std::sync::atomic::Ordering::Acquire) {
+                continue;
             }
             let next_scan = inner.last_scan + self.poll_interval;
             if now >= next_scan {
@@ -720,6 +888,63 @@ impl Mailbox {
         // A panic while the lock was held leaves consistent data: every
         // mutation is completed before the next can start.
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Shared message bytes as a `Cursor` source.
+struct SharedBytes(Arc<Vec<u8>>);
+
+impl AsRef<[u8]> for SharedBytes {
+    fn as_ref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+/// A reader that turns bare LF line ends of the inner reader into CRLF
+/// (from [`Mailbox::open_message_crlf`]); CRLF stays as it is.
+#[derive(Debug)]
+pub struct CrlfReader<R> {
+    inner: R,
+    buf: Vec<u8>,
+    pos: usize,
+    /// The last byte taken from `inner` was CR.
+    last_cr: bool,
+}
+
+impl<R: Read> CrlfReader<R> {
+    /// Wraps `inner`.
+    pub fn new(inner: R) -> CrlfReader<R> {
+        CrlfReader {
+            inner,
+            buf: Vec::new(),
+            pos: 0,
+            last_cr: false,
+        }
+    }
+}
+
+impl<R: Read> Read for CrlfReader<R> {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        if self.pos == self.buf.len() {
+            let mut chunk = [0u8; 16 * 1024];
+            let n = self.inner.read(&mut chunk)?;
+            if n == 0 {
+                return Ok(0);
+            }
+            self.buf.clear();
+            self.pos = 0;
+            for &b in &chunk[..n] {
+                if b == b'\n' && !self.last_cr {
+                    self.buf.push(b'\r');
+                }
+                self.buf.push(b);
+                self.last_cr = b == b'\r';
+            }
+        }
+        let n = out.len().min(self.buf.len() - self.pos);
+        out[..n].copy_from_slice(&self.buf[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
     }
 }
 

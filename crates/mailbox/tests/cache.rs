@@ -143,3 +143,54 @@ fn changes_by_other_processes_are_seen_with_a_warm_cache() {
         Some(&b"Re: two"[..])
     );
 }
+
+fn backdate(path: &Path) {
+    let old = std::time::SystemTime::now() - std::time::Duration::from_secs(60);
+    fs::File::open(path).unwrap().set_modified(old).unwrap();
+}
+
+fn backdate_folder(root: &Path) {
+    for p in ["cur", "new", "courierimapuiddb"] {
+        backdate(&root.join(p));
+    }
+}
+
+/// With settled folder stamps equal to those in `postroom-index`, open
+/// takes the message list from the cache alone (no directory read); any
+/// change to the folder moves a stamp and brings back the full scan.
+#[test]
+fn warm_open_uses_the_index_when_stamps_match() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    setup(root);
+    let first = subjects(root);
+    backdate_folder(root);
+    // Full scan (stamps now settled); the cache is written with them.
+    assert_eq!(subjects(root), first);
+    // A file slipped into cur/ with cur/'s time put back: only a directory
+    // read would see it.
+    let cur_time = fs::metadata(root.join("cur")).unwrap().modified().unwrap();
+    fs::write(
+        root.join("cur/1700000009.M9P1.host:2,"),
+        b"Subject: hidden\n\n",
+    )
+    .unwrap();
+    fs::File::open(root.join("cur"))
+        .unwrap()
+        .set_modified(cur_time)
+        .unwrap();
+    let store = MaildirStore::new(root).unwrap();
+    let mb = store.open(&MailboxName::inbox()).unwrap();
+    assert_eq!(mb.len(), 2, "served from postroom-index");
+    drop(mb);
+    drop(store);
+    // A real change (new time on cur/): the full scan finds the file.
+    fs::File::open(root.join("cur"))
+        .unwrap()
+        .set_modified(std::time::SystemTime::now())
+        .unwrap();
+    let store = MaildirStore::new(root).unwrap();
+    let mb = store.open(&MailboxName::inbox()).unwrap();
+    assert_eq!(mb.len(), 3);
+    assert_eq!(mb.uid_next().get(), 4);
+}
