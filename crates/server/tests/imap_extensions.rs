@@ -198,6 +198,16 @@ fn acl_sharing_between_two_users() {
     // new message at once.
     assert!(r.starts_with("* 2 EXISTS\r\n"), "{r}");
     assert!(r.contains("c4 OK [APPENDUID "), "{r}");
+    // A session that changes the rights of its own selection is told the
+    // new PERMANENTFLAGS at once.
+    alice.cmd("a7b SELECT INBOX.Projects");
+    let r = alice.cmd("a7c SETACL INBOX.Projects owner -w");
+    assert!(
+        r.starts_with("* OK [PERMANENTFLAGS (\\Deleted \\Seen)] rights changed\r\n"),
+        "{r}"
+    );
+    alice.cmd("a7d SETACL INBOX.Projects owner +w");
+    alice.cmd("a7e UNSELECT");
     let r = alice.cmd("a8 LIST (ACL MYRIGHTS) \"\" INBOX.Projects");
     assert!(r.contains("(\"MYRIGHTS\" "), "{r}");
     assert!(r.contains("\"user=bob\""), "{r}");

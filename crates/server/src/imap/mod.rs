@@ -1898,11 +1898,28 @@ impl Session {
         } else {
             self.config.directory.existing_store(&sel.loc.owner)
         };
-        if let Some(r) = store.and_then(|s| rights_on(&s, &user.principal, &sel.loc)) {
-            if let Some(sel) = self.selected.as_mut() {
-                sel.rights = r;
-            }
+        let Some(r) = store.and_then(|s| rights_on(&s, &user.principal, &sel.loc)) else {
+            return;
+        };
+        let Some(sel) = self.selected.as_mut() else {
+            return;
+        };
+        if sel.rights == r {
+            return;
         }
+        sel.rights = r;
+        // RFC 4314 §5.1.1: PERMANENTFLAGS follow the user's rights.
+        let perm = if sel.view.is_read_only() {
+            Vec::new()
+        } else {
+            policy::permanent_flags(&permanent_flags(), r)
+        };
+        self.conn
+            .respond(&Response::Status(StatusResponse::untagged(
+                StatusKind::Ok,
+                Some(Code::PermanentFlags(perm)),
+                "rights changed",
+            )));
     }
 
     fn get_acl(&mut self, wire: MailboxName) -> CmdResult {
