@@ -6,21 +6,32 @@
 //! References), a third of the subjects as RFC 2047 encoded words, 70 %
 //! \Seen. Throughput is reported in messages.
 //!
-//! - `open/restart`: a new handle on a Maildir that has its
-//!   `courierimapuiddb` (what a server restart does).
-//! - `open/first`: the first open, UIDs assigned and written.
-//! - `fetch/flags_envelope_cold`: a new handle, then FLAGS and ENVELOPE of
-//!   every message (each header read and parsed; nothing is persisted).
+//! With `POSTROOM_BENCH_DIR` set, the Maildir is generated there once and
+//! reused by later runs (and not deleted); otherwise a temporary one is
+//! made and removed.
+//!
+//! - `open/first`: the first open, UIDs assigned and written (no
+//!   `courierimapuiddb`, no `postroom-index`).
+//! - `open/cold`: a restart without `postroom-index` (UIDs known; every
+//!   file is stat'ed).
+//! - `open/warm`: a restart with `postroom-index`.
+//! - `fetch/flags_envelope_cold`: a new handle without `postroom-index`,
+//!   then FLAGS and ENVELOPE of every message (each header read, parsed).
+//! - `fetch/flags_envelope_restart`: the same after a restart with
+//!   `postroom-index` (envelopes come from the cache file).
 //! - `fetch/flags_envelope_warm`: the same on a handle that has the
 //!   envelopes in memory (a running server after the first FETCH).
 //! - `search/text`: SEARCH TEXT for a word in one message, over all.
+//!
+//! The resident memory the index of an open mailbox takes (messages,
+//! envelopes and sort key records, from `VmRSS` deltas) is printed.
 
 #![allow(missing_docs)] // criterion_group! generates an undocumented function
 
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use postroom::mailbox::{Mailbox, MaildirStore, Session, Store};
@@ -170,7 +181,49 @@ fn flags_envelopes(mb: &Mailbox) -> usize {
     n
 }
 
+/// Resident set size of this process in KiB (Linux), 0 elsewhere.
+fn vm_rss_kib() -> u64 {
+    fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// Times `work` after an untimed `prep`; the mailbox handle `work` returns
+/// is dropped (which may write `postroom-index`) outside the timing, and
+/// before the next iteration, so every iteration opens a new handle.
+fn timed(
+    b: &mut criterion::Bencher<'_>,
+    mut prep: impl FnMut(),
+    mut work: impl FnMut() -> Arc<Mailbox>,
+) {
+    b.iter_custom(|iters| {
+        let mut total = Duration::ZERO;
+        for _ in 0..iters {
+            prep();
+            let t = Instant::now();
+            let mb = work();
+            total += t.elapsed();
+            drop(mb);
+        }
+        total
+    })
+}
+
 fn bench_root(count: usize) -> PathBuf {
+    if let Some(dir) = std::env::var_os("POSTROOM_BENCH_DIR") {
+        let root = PathBuf::from(dir);
+        let have = fs::read_dir(root.join("cur")).map_or(0, |d| d.count());
+        if have != count {
+            let _ = fs::remove_dir_all(&root);
+            generate(&root, count);
+        }
+        return root;
+    }
     let stamp = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap()
@@ -180,7 +233,31 @@ fn bench_root(count: usize) -> PathBuf {
     root
 }
 
+/// The child side of the memory measurement: prints the resident memory
+/// an open mailbox with all envelopes and sort key records takes.
+fn rss_child(root: &Path) {
+    let before = vm_rss_kib();
+    let store = MaildirStore::new(root).unwrap();
+    let mb = store.open(&MailboxName::inbox()).unwrap();
+    for m in mb.messages() {
+        mb.envelope(m.uid).unwrap();
+        mb.sort_key(m.uid).unwrap();
+    }
+    let after = vm_rss_kib();
+    println!(
+        "index of {} messages: {} KiB resident (VmRSS delta)",
+        mb.len(),
+        after.saturating_sub(before)
+    );
+    // Leave the cache file as it is.
+    std::mem::forget(mb);
+    std::process::exit(0);
+}
+
 fn benches(c: &mut Criterion) {
+    if let Some(root) = std::env::var_os("POSTROOM_BENCH_RSS_CHILD") {
+        rss_child(Path::new(&root));
+    }
     let count: usize = std::env::var("POSTROOM_BENCH_MESSAGES")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -199,34 +276,76 @@ fn benches(c: &mut Criterion) {
     let mut g = c.benchmark_group("open");
     g.sample_size(10).measurement_time(Duration::from_secs(10));
     g.throughput(Throughput::Elements(count as u64));
+    let index = root.join("postroom-index");
+    let open = || {
+        let store = MaildirStore::new(&root).unwrap();
+        let mb = store.open(&MailboxName::inbox()).unwrap();
+        assert_eq!(mb.len(), count);
+        mb
+    };
     g.bench_function("first", |b| {
-        b.iter(|| {
-            let _ = fs::remove_file(root.join("courierimapuiddb"));
-            let store = MaildirStore::new(&root).unwrap();
-            let mb = store.open(&MailboxName::inbox()).unwrap();
-            assert_eq!(mb.len(), count);
-        })
+        timed(
+            b,
+            || {
+                let _ = fs::remove_file(root.join("courierimapuiddb"));
+                let _ = fs::remove_file(&index);
+            },
+            open,
+        )
     });
-    g.bench_function("restart", |b| {
-        b.iter(|| {
-            let store = MaildirStore::new(&root).unwrap();
-            let mb = store.open(&MailboxName::inbox()).unwrap();
-            assert_eq!(mb.len(), count);
-        })
+    g.bench_function("cold", |b| {
+        timed(
+            b,
+            || {
+                let _ = fs::remove_file(&index);
+            },
+            open,
+        )
     });
+    // Build the cache file once: a full FETCH ENVELOPE and sort keys, then
+    // the handle is dropped (which writes it).
+    {
+        let mb = open();
+        flags_envelopes(&mb);
+        for m in mb.messages() {
+            mb.sort_key(m.uid).unwrap();
+        }
+    }
+    g.bench_function("warm", |b| timed(b, || {}, open));
     g.finish();
+    // Memory: a child process (this binary again) opens the mailbox with
+    // its cache and holds every envelope and sort key record.
+    let child = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(std::env::args_os().skip(1))
+        .env("POSTROOM_BENCH_RSS_CHILD", &root)
+        .output()
+        .unwrap();
+    eprintln!(
+        "{} (postroom-index {} bytes)",
+        String::from_utf8_lossy(&child.stdout).trim(),
+        fs::metadata(&index).map_or(0, |m| m.len())
+    );
 
     let mut g = c.benchmark_group("fetch");
     g.sample_size(10).measurement_time(Duration::from_secs(20));
     g.throughput(Throughput::Elements(count as u64));
+    let open_fetch = || {
+        // No other handle is open here, so this one starts empty.
+        let fresh = open();
+        flags_envelopes(&fresh);
+        fresh
+    };
     g.bench_function("flags_envelope_cold", |b| {
-        b.iter(|| {
-            let store = MaildirStore::new(&root).unwrap();
-            let fresh = store.open(&MailboxName::inbox()).unwrap();
-            // No other handle is open here, so this one starts empty.
-            flags_envelopes(&fresh)
-        })
+        timed(
+            b,
+            || {
+                let _ = fs::remove_file(&index);
+            },
+            open_fetch,
+        )
     });
+    // Dropping the last handle above wrote the cache file again.
+    g.bench_function("flags_envelope_restart", |b| timed(b, || {}, open_fetch));
     let store = MaildirStore::new(&root).unwrap();
     let mb = store.open(&MailboxName::inbox()).unwrap();
     let session = Session::open(Arc::clone(&mb), true).unwrap();
@@ -247,7 +366,9 @@ fn benches(c: &mut Criterion) {
     g.finish();
     drop(session);
     drop(mb);
-    let _ = fs::remove_dir_all(&root);
+    if std::env::var_os("POSTROOM_BENCH_DIR").is_none() {
+        let _ = fs::remove_dir_all(&root);
+    }
 }
 
 criterion_group!(mailbox, benches);

@@ -96,6 +96,10 @@ pub enum MailboxError {
     /// A change through a read-only (EXAMINE) session.
     #[error("mailbox is read-only")]
     ReadOnly,
+    /// The maildrop is held by another POP3 session, in this or another
+    /// process (RFC 1939 §8: `-ERR [IN-USE]`, RFC 2449 §8.1.2).
+    #[error("maildrop is in use by another session")]
+    InUse,
     /// The UID space of the mailbox is used up (RFC 3501 §2.3.1.1).
     #[error("uid space exhausted")]
     UidsExhausted,

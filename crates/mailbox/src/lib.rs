@@ -57,10 +57,16 @@
 //! - ACLs: [`MaildirStore::read_acl_file`] / [`MaildirStore::write_acl_file`]
 //!   keep each folder's `courierimapacl` bytes; parsing is
 //!   `postroom-access`'s.
-//! - Caching: [`Mailbox::content`] keeps recently parsed messages and
-//!   [`Mailbox::derived`] keeps per-message derived data (the seam for
-//!   `postroom-sort` key records) in memory, shared by all sessions; nothing
-//!   is persisted yet, so a restart re-reads messages on first use.
+//! - Caching: [`Mailbox::content`] keeps recently parsed messages;
+//!   [`Mailbox::envelope`] and [`Mailbox::sort_key`] (`postroom-sort` key
+//!   records) are computed once per message, shared by all sessions and
+//!   persisted per folder in `postroom-index` (UID, file name, size,
+//!   internal date, RFC822.SIZE, ENVELOPE, sort key; versioned,
+//!   checksummed, written atomically when the last handle is dropped or on
+//!   [`Mailbox::save_cache`]). It is only a cache: a record is used only
+//!   when its UID still names the same file under the same UIDVALIDITY, and
+//!   a damaged file is ignored and rebuilt. [`Mailbox::derived`] keeps
+//!   other derived data in memory only.
 //! - Not yet: file system notification (IDLE polls at
 //!   [`MaildirOptions::poll_interval`]).
 //! - Maildir keeps INTERNALDATE as the file time: the zone of an APPEND
@@ -84,7 +90,7 @@ pub mod store;
 pub use deliver::{deliver, deliver_with_quota};
 pub use error::{FormatError, MailboxError, NameProblem, Result};
 pub use flags::{FlagSet, StoreMode, permanent_flags};
-pub use mailbox::{Mailbox, MessageInfo};
+pub use mailbox::{CrlfReader, Mailbox, MessageInfo};
 pub use maildir::{MaildirOptions, MaildirStore};
 pub use memory::MemoryStore;
 pub use names::DELIMITER;

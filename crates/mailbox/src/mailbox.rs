@@ -2,13 +2,16 @@
 
 use std::any::{Any, TypeId};
 use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::io::Read;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use postroom_sort::{KeyRecord, RawMessage};
 use postroom_types::{InternalDate, MailboxName, Uid, UidValidity};
 
 use crate::error::{MailboxError, Result};
 use crate::flags::{FlagSet, StoreMode};
+use crate::maildir::index::{IndexRecord, decode_envelope, encode_envelope};
 use crate::message::{Message, crlf_size};
 
 /// Parsed messages kept per mailbox (most recently used).
@@ -20,6 +23,22 @@ type Derived = HashMap<(u32, TypeId), Arc<dyn Any + Send + Sync>>;
 struct Caches {
     parsed: VecDeque<(u32, Arc<Message>)>,
     derived: Derived,
+    /// ENVELOPEs by UID, encoded (compact; decoded on use), persisted
+    /// with the backend's cache.
+    envelopes: HashMap<u32, Box<[u8]>>,
+    /// `postroom-sort` key records by UID, encoded, persisted likewise.
+    sort_keys: HashMap<u32, Box<[u8]>>,
+    /// Something worth persisting changed since the cache was last saved.
+    dirty: bool,
+}
+
+/// Derived data a backend found in its persisted cache for one message.
+#[derive(Debug)]
+pub(crate) struct CachedDerived {
+    pub(crate) uid: u32,
+    pub(crate) vsize: Option<u64>,
+    pub(crate) envelope: Option<Box<[u8]>>,
+    pub(crate) sort_key: Option<Box<[u8]>>,
 }
 
 /// One message as the mailbox knows it.
@@ -63,10 +82,8 @@ pub(crate) struct ScanResult {
 
 /// The result of [`FolderBackend::append`].
 pub(crate) enum Appended {
-    /// The new message alone (nothing else changed).
+    /// The new message alone (others' changes come with the next scan).
     Msg(Msg),
-    /// A full scan that includes the new message with this UID.
-    Scan(u32, ScanResult),
 }
 
 /// The storage under one mailbox. All calls happen with the mailbox lock
@@ -97,10 +114,40 @@ pub(crate) trait FolderBackend: Send {
         let raw = self.read(msg)?;
         Ok(raw[..crate::message::header_len(&raw)].to_vec())
     }
+    /// Takes the cross-process POP3 maildrop lock: `Ok(None)` when another
+    /// live owner holds it. Backends without files return a token that
+    /// only the in-process check backs.
+    fn lock_maildrop(&self) -> Result<Option<Box<dyn std::fmt::Debug + Send + Sync>>> {
+        Ok(Some(Box::new(())))
+    }
+    /// The path of the file holding `msg`, for reads without the mailbox
+    /// lock (`None`: use [`FolderBackend::read`]).
+    fn file_path(&self, _msg: &Msg) -> Option<std::path::PathBuf> {
+        None
+    }
     /// POP3 UIDLs another server recorded for these messages (Courier's
     /// `courierpop3dsizelist`), by UID.
     fn foreign_uidls(&self, _msgs: &[Msg]) -> HashMap<u32, String> {
         HashMap::new()
+    }
+    /// Derived data from the backend's persisted cache that is valid for
+    /// `msgs` (called once, after the first scan).
+    fn take_cached(&mut self, _msgs: &[Msg]) -> Vec<CachedDerived> {
+        Vec::new()
+    }
+    /// Whether the persisted cache already describes the folder as opened
+    /// (no need to write it again).
+    fn cache_is_current(&self) -> bool {
+        true
+    }
+    /// Persists the cache (a no-op for backends without one).
+    fn save_cache(
+        &mut self,
+        _uid_validity: u32,
+        _uid_next: u32,
+        _records: Vec<IndexRecord>,
+    ) -> Result<()> {
+        Ok(())
     }
 }
 
@@ -125,9 +172,30 @@ pub(crate) struct Inner {
 pub struct Mailbox {
     name: Mutex<MailboxName>,
     inner: Mutex<Inner>,
-    changed: Condvar,
+    changed: Arc<Condvar>,
+    /// Set by the file system watcher when the folder changed on disk.
+    fs_event: Arc<std::sync::atomic::AtomicBool>,
+    /// The file system watcher, when one runs (kept alive here).
+    watcher: Mutex<Option<notify::RecommendedWatcher>>,
     poll_interval: Duration,
     caches: Mutex<Caches>,
+    /// A POP3 maildrop holds this mailbox exclusively (in this process).
+    maildrop_held: std::sync::atomic::AtomicBool,
+}
+
+/// The exclusive hold of a POP3 maildrop on its mailbox: released on drop.
+#[derive(Debug)]
+pub(crate) struct MaildropHold {
+    mailbox: Arc<Mailbox>,
+    _file: Box<dyn std::fmt::Debug + Send + Sync>,
+}
+
+impl Drop for MaildropHold {
+    fn drop(&mut self) {
+        self.mailbox
+            .maildrop_held
+            .store(false, std::sync::atomic::Ordering::Release);
+    }
 }
 
 impl std::fmt::Debug for Mailbox {
@@ -157,12 +225,42 @@ impl Mailbox {
             last_scan: Instant::now(),
         };
         inner.merge(scan);
+        let mut caches = Caches::default();
+        let cached = inner.backend.take_cached(&inner.msgs);
+        // Write the cache back at the next save unless it covered every
+        // message with everything derived.
+        caches.dirty = cached.len() != inner.msgs.len() || !inner.backend.cache_is_current();
+        let mut cached = cached.into_iter().peekable();
+        for m in &mut inner.msgs {
+            while cached.peek().is_some_and(|c| c.uid < m.uid) {
+                cached.next();
+            }
+            let Some(c) = cached.next_if(|c| c.uid == m.uid) else {
+                continue;
+            };
+            m.vsize = m.vsize.or(c.vsize);
+            match c.envelope {
+                Some(e) => {
+                    caches.envelopes.insert(c.uid, e);
+                }
+                None => caches.dirty = true,
+            }
+            match c.sort_key {
+                Some(k) => {
+                    caches.sort_keys.insert(c.uid, k);
+                }
+                None => caches.dirty = true,
+            }
+        }
         Ok(Arc::new(Mailbox {
             name: Mutex::new(name),
             inner: Mutex::new(inner),
-            changed: Condvar::new(),
+            changed: Arc::new(Condvar::new()),
+            fs_event: Arc::new(std::sync::atomic::AtomicBool::new(false)),
+            watcher: Mutex::new(None),
             poll_interval,
-            caches: Mutex::new(Caches::default()),
+            caches: Mutex::new(caches),
+            maildrop_held: std::sync::atomic::AtomicBool::new(false),
         }))
     }
 
@@ -232,11 +330,11 @@ impl Mailbox {
                 let uid = msg.uid;
                 inner.uid_next = inner.uid_next.max(uid.saturating_add(1));
                 inner.recent_unclaimed.insert(uid);
-                inner.msgs.push(msg);
-                uid
-            }
-            Appended::Scan(uid, scan) => {
-                inner.merge(scan);
+                // Normally the largest UID; kept sorted whatever happens.
+                if inner.find(uid).is_none() {
+                    let at = inner.msgs.partition_point(|m| m.uid < uid);
+                    inner.msgs.insert(at, msg);
+                }
                 uid
             }
         };
@@ -397,11 +495,71 @@ impl Mailbox {
 
     /// The message bytes as stored (line ends as on disk).
     pub fn raw(&self, uid: Uid) -> Result<Arc<Vec<u8>>> {
+        // Read the file without holding the mailbox lock, so sessions (and
+        // SEARCH's threads) do not wait on each other's reads; a file
+        // renamed meanwhile is found under the lock below.
+        if let Some(path) = self.file_path(uid) {
+            if let Ok(bytes) = std::fs::read(path) {
+                return Ok(Arc::new(bytes));
+            }
+        }
         let inner = self.lock();
         let i = inner
             .find(uid.get())
             .ok_or(MailboxError::NoSuchMessage(uid.get()))?;
         inner.backend.read(&inner.msgs[i])
+    }
+
+    fn file_path(&self, uid: Uid) -> Option<std::path::PathBuf> {
+        let inner = self.lock();
+        let i = inner.find(uid.get())?;
+        inner.backend.file_path(&inner.msgs[i])
+    }
+
+    /// Holds the mailbox for one POP3 maildrop (RFC 1939 §8): in this
+    /// process, and across processes with a lock file in the folder
+    /// (Maildir). [`MailboxError::InUse`] when another holds it.
+    pub(crate) fn hold_maildrop(self: &Arc<Self>) -> Result<MaildropHold> {
+        use std::sync::atomic::Ordering;
+        if self
+            .maildrop_held
+            .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
+            .is_err()
+        {
+            return Err(MailboxError::InUse);
+        }
+        let file = self.lock().backend.lock_maildrop();
+        match file {
+            Ok(Some(file)) => Ok(MaildropHold {
+                mailbox: Arc::clone(self),
+                _file: file,
+            }),
+            other => {
+                self.maildrop_held.store(false, Ordering::Release);
+                Err(other.err().unwrap_or(MailboxError::InUse))
+            }
+        }
+    }
+
+    /// A reader over the message bytes as stored (line ends as on disk),
+    /// streaming from the file where the backend has one, so a large
+    /// message need not be held in memory (POP3 RETR, BODY[] literals).
+    /// The file stays readable through the returned reader even if it is
+    /// renamed or expunged meanwhile.
+    pub fn open_message(&self, uid: Uid) -> Result<Box<dyn Read + Send>> {
+        if let Some(path) = self.file_path(uid) {
+            if let Ok(f) = std::fs::File::open(path) {
+                return Ok(Box::new(std::io::BufReader::with_capacity(64 * 1024, f)));
+            }
+        }
+        Ok(Box::new(std::io::Cursor::new(SharedBytes(self.raw(uid)?))))
+    }
+
+    /// Like [`Mailbox::open_message`], with bare LF line ends turned into
+    /// CRLF as the wire needs them (RFC 3501 §2.3.4, RFC 1939 §3); the
+    /// bytes read add up to [`Mailbox::rfc822_size`].
+    pub fn open_message_crlf(&self, uid: Uid) -> Result<CrlfReader<Box<dyn Read + Send>>> {
+        Ok(CrlfReader::new(self.open_message(uid)?))
     }
 
     /// The parsed message (CRLF form and MIME structure), shared by every
@@ -427,30 +585,121 @@ impl Mailbox {
     }
 
     /// ENVELOPE of a message (RFC 3501 §7.4.2), built from its header alone
-    /// and kept like [`Mailbox::derived`] data.
+    /// once, then kept in memory and in the persisted cache.
     pub fn envelope(&self, uid: Uid) -> Result<Arc<postroom_types::Envelope>> {
-        struct EnvelopeKey(Arc<postroom_types::Envelope>);
-        let key = (uid.get(), TypeId::of::<EnvelopeKey>());
-        if let Some(v) = self.caches().derived.get(&key) {
-            if let Some(e) = v.downcast_ref::<EnvelopeKey>() {
-                return Ok(Arc::clone(&e.0));
-            }
+        let cached = self
+            .caches()
+            .envelopes
+            .get(&uid.get())
+            .and_then(|b| decode_envelope(b));
+        if let Some(e) = cached {
+            return Ok(Arc::new(e));
         }
-        let header = {
+        let header = self.header(uid)?;
+        let env = Message::parse(&header).envelope();
+        let bytes = encode_envelope(&env).into_boxed_slice();
+        let mut c = self.caches();
+        if self.lock().find(uid.get()).is_some() {
+            c.envelopes.insert(uid.get(), bytes);
+            c.dirty = true;
+        }
+        Ok(Arc::new(env))
+    }
+
+    /// The `postroom-sort` key record of a message (RFC 5256 SORT and
+    /// THREAD keys), built once from its header, INTERNALDATE and
+    /// RFC822.SIZE, then kept in memory and in the persisted cache, so SORT
+    /// and THREAD do not parse headers again.
+    pub fn sort_key(&self, uid: Uid) -> Result<Arc<KeyRecord>> {
+        let cached = self
+            .caches()
+            .sort_keys
+            .get(&uid.get())
+            .and_then(|b| KeyRecord::decode(b).ok());
+        if let Some(k) = cached {
+            return Ok(Arc::new(k));
+        }
+        let date = {
             let inner = self.lock();
             let i = inner
                 .find(uid.get())
                 .ok_or(MailboxError::NoSuchMessage(uid.get()))?;
-            inner.backend.read_header(&inner.msgs[i])?
+            inner.msgs[i].date
         };
-        let env = Arc::new(Message::parse(&header).envelope());
+        let size = self.rfc822_size(uid)?;
+        let header = self.header(uid)?;
+        let fields = Message::parse(&header).header_fields();
+        let get = |name: &str| {
+            fields
+                .iter()
+                .find(|(n, _)| n.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v.as_slice())
+        };
+        let key = Arc::new(KeyRecord::from_raw(&RawMessage {
+            number: uid.get(),
+            internal_date: date.0.timestamp(),
+            size,
+            date: get("date"),
+            subject: get("subject"),
+            from: get("from"),
+            to: get("to"),
+            cc: get("cc"),
+            message_id: get("message-id"),
+            in_reply_to: get("in-reply-to"),
+            references: get("references"),
+        }));
+        let bytes = key.encode().into_boxed_slice();
+        let mut c = self.caches();
         if self.lock().find(uid.get()).is_some() {
-            self.caches().derived.insert(
-                key,
-                Arc::new(EnvelopeKey(Arc::clone(&env))) as Arc<dyn Any + Send + Sync>,
-            );
+            c.sort_keys.insert(uid.get(), bytes);
+            c.dirty = true;
         }
-        Ok(env)
+        Ok(key)
+    }
+
+    /// The stored header of a message (up to its blank line).
+    fn header(&self, uid: Uid) -> Result<Vec<u8>> {
+        let inner = self.lock();
+        let i = inner
+            .find(uid.get())
+            .ok_or(MailboxError::NoSuchMessage(uid.get()))?;
+        inner.backend.read_header(&inner.msgs[i])
+    }
+
+    /// Writes the persisted cache (Maildir: `postroom-index`) when
+    /// something in it changed: per message UID, file name, size, internal
+    /// date, RFC822.SIZE, ENVELOPE and sort key record, so a restart needs
+    /// neither to stat nor to read the messages. Done automatically when
+    /// the last handle is dropped; a server may call it at other times
+    /// (e.g. after a large FETCH). The cache is never authoritative: a
+    /// crash before a save costs time at the next open, nothing else.
+    pub fn save_cache(&self) -> Result<()> {
+        let mut c = self.caches();
+        if !c.dirty {
+            return Ok(());
+        }
+        let mut inner = self.lock();
+        Self::save_locked(&mut c, &mut inner)
+    }
+
+    fn save_locked(c: &mut Caches, inner: &mut Inner) -> Result<()> {
+        let records = inner
+            .msgs
+            .iter()
+            .map(|m| IndexRecord {
+                uid: m.uid,
+                name: m.key.clone(),
+                size: m.size,
+                mtime: (m.date.0.timestamp(), m.date.0.timestamp_subsec_nanos()),
+                vsize: m.vsize,
+                envelope: c.envelopes.get(&m.uid).cloned(),
+                sort_key: c.sort_keys.get(&m.uid).cloned(),
+            })
+            .collect();
+        let (uid_validity, uid_next) = (inner.uid_validity, inner.uid_next);
+        inner.backend.save_cache(uid_validity, uid_next, records)?;
+        c.dirty = false;
+        Ok(())
     }
 
     /// Data derived from a message's content, computed once and kept while
@@ -487,6 +736,11 @@ impl Mailbox {
         let mut c = self.caches();
         c.parsed.retain(|(u, _)| !uids.contains(u));
         c.derived.retain(|(u, _), _| !uids.contains(u));
+        for u in uids {
+            c.envelopes.remove(u);
+            c.sort_keys.remove(u);
+        }
+        c.dirty |= !uids.is_empty();
     }
 
     /// RFC822.SIZE: octets with CRLF line ends (RFC 3501 §2.3.4), computed
@@ -535,9 +789,51 @@ impl Mailbox {
         };
         drop(inner);
         if changed {
+            self.caches().dirty = true;
             self.changed.notify_all();
         }
         Ok(())
+    }
+
+    /// Starts watching `dirs` with the operating system's file change
+    /// notification (inotify on Linux, through the `notify` crate): a
+    /// change there wakes [`Mailbox::wait_for_change`] at once, which then
+    /// rescans. Returns whether watching works; when it does not (no
+    /// inotify, watch limits reached), polling alone goes on.
+    pub(crate) fn watch(&self, dirs: &[std::path::PathBuf]) -> bool {
+        use notify::Watcher;
+        let flag = Arc::clone(&self.fs_event);
+        let changed = Arc::clone(&self.changed);
+        let handler = move |res: notify::Result<notify::Event>| {
+            let relevant = match res {
+                Ok(ev) => !matches!(ev.kind, notify::EventKind::Access(_)),
+                // Lost events (queue overflow): rescan to be sure.
+                Err(_) => true,
+            };
+            if relevant {
+                flag.store(true, std::sync::atomic::Ordering::Release);
+                changed.notify_all();
+            }
+        };
+        let Ok(mut w) = notify::recommended_watcher(handler) else {
+            return false;
+        };
+        for d in dirs {
+            if w.watch(d, notify::RecursiveMode::NonRecursive).is_err() {
+                return false;
+            }
+        }
+        *self.watcher.lock().unwrap_or_else(|e| e.into_inner()) = Some(w);
+        true
+    }
+
+    /// Whether a file system watcher wakes this mailbox (see
+    /// `MaildirStore::with_file_watch`).
+    pub fn is_watched(&self) -> bool {
+        self.watcher
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_some()
     }
 
     /// Wakes sessions waiting in [`Mailbox::wait_for_change`], e.g. after a
@@ -552,15 +848,25 @@ impl Mailbox {
     }
 
     /// Blocks until the version differs from `seen` or `timeout` passes,
-    /// rescanning the backend every poll interval meanwhile. Returns the
-    /// current version.
+    /// rescanning the backend every poll interval meanwhile, and at once
+    /// when the file system watcher reports a change. Returns the current
+    /// version.
     pub fn wait_for_change(&self, seen: u64, timeout: Duration) -> Result<u64> {
         let deadline = Instant::now() + timeout;
         loop {
             let now = Instant::now();
+            if self
+                .fs_event
+                .swap(false, std::sync::atomic::Ordering::AcqRel)
+            {
+                self.rescan()?;
+            }
             let mut inner = self.lock();
             if inner.version != seen || now >= deadline {
                 return Ok(inner.version);
+            }
+            if self.fs_event.load(std::sync::atomic::Ordering::Acquire) {
+                continue;
             }
             let next_scan = inner.last_scan + self.poll_interval;
             if now >= next_scan {
@@ -582,6 +888,75 @@ impl Mailbox {
         // A panic while the lock was held leaves consistent data: every
         // mutation is completed before the next can start.
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Shared message bytes as a `Cursor` source.
+struct SharedBytes(Arc<Vec<u8>>);
+
+impl AsRef<[u8]> for SharedBytes {
+    fn as_ref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+/// A reader that turns bare LF line ends of the inner reader into CRLF
+/// (from [`Mailbox::open_message_crlf`]); CRLF stays as it is.
+#[derive(Debug)]
+pub struct CrlfReader<R> {
+    inner: R,
+    buf: Vec<u8>,
+    pos: usize,
+    /// The last byte taken from `inner` was CR.
+    last_cr: bool,
+}
+
+impl<R: Read> CrlfReader<R> {
+    /// Wraps `inner`.
+    pub fn new(inner: R) -> CrlfReader<R> {
+        CrlfReader {
+            inner,
+            buf: Vec::new(),
+            pos: 0,
+            last_cr: false,
+        }
+    }
+}
+
+impl<R: Read> Read for CrlfReader<R> {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        if self.pos == self.buf.len() {
+            let mut chunk = [0u8; 16 * 1024];
+            let n = self.inner.read(&mut chunk)?;
+            if n == 0 {
+                return Ok(0);
+            }
+            self.buf.clear();
+            self.pos = 0;
+            for &b in &chunk[..n] {
+                if b == b'\n' && !self.last_cr {
+                    self.buf.push(b'\r');
+                }
+                self.buf.push(b);
+                self.last_cr = b == b'\r';
+            }
+        }
+        let n = out.len().min(self.buf.len() - self.pos);
+        out[..n].copy_from_slice(&self.buf[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
+    }
+}
+
+impl Drop for Mailbox {
+    fn drop(&mut self) {
+        let c = self.caches.get_mut().unwrap_or_else(|e| e.into_inner());
+        if c.dirty {
+            let inner = self.inner.get_mut().unwrap_or_else(|e| e.into_inner());
+            // Best effort: the cache is rebuilt at the next open if this
+            // write fails.
+            let _ = Self::save_locked(c, inner);
+        }
     }
 }
 

@@ -629,7 +629,7 @@ fn field(hdr: &[u8], name: &str) -> Option<Vec<u8>> {
         .map(|(_, v, _)| unfold(v))
 }
 
-fn field_string(hdr: &[u8], name: &str) -> Option<String> {
+pub(crate) fn field_string(hdr: &[u8], name: &str) -> Option<String> {
     field(hdr, name).map(|v| String::from_utf8_lossy(&v).into_owned())
 }
 
@@ -674,7 +674,7 @@ fn filter_fields(hdr: &[u8], names: &[String], keep: bool) -> Vec<u8> {
     out
 }
 
-fn decoded_headers(hdr: &[u8]) -> Vec<(String, String)> {
+pub(crate) fn decoded_headers(hdr: &[u8]) -> Vec<(String, String)> {
     let mut out = Vec::new();
     for (_, _, whole) in field_spans(hdr) {
         if let Ok((h, _)) = mailparse::parse_header(whole) {

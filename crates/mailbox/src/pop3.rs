@@ -7,8 +7,9 @@ use postroom_types::{Flag, Uid};
 
 use crate::error::{MailboxError, Result};
 use crate::flags::{FlagSet, StoreMode};
-use crate::mailbox::Mailbox;
+use crate::mailbox::{CrlfReader, Mailbox, MaildropHold};
 use crate::message::to_crlf;
+use std::io::Read;
 
 /// A POP3 maildrop: the messages of INBOX when the session began,
 /// numbered 1..N for the whole session (RFC 1939 §5).
@@ -29,6 +30,8 @@ use crate::message::to_crlf;
 pub struct Maildrop {
     mailbox: Arc<Mailbox>,
     entries: Vec<Entry>,
+    seen_at_retr: bool,
+    _hold: Option<MaildropHold>,
 }
 
 #[derive(Debug, Clone)]
@@ -63,7 +66,73 @@ impl Maildrop {
                 Err(e) => return Err(e),
             }
         }
-        Ok(Maildrop { mailbox, entries })
+        Ok(Maildrop {
+            mailbox,
+            entries,
+            seen_at_retr: false,
+            _hold: None,
+        })
+    }
+
+    /// Like [`Maildrop::open`], holding the maildrop exclusively until this
+    /// value is dropped (RFC 1939 §8): a second exclusive open, in this
+    /// process or another one sharing the Maildir (a lock file
+    /// `postroom-pop3.lock` naming the process, broken when that process
+    /// is gone), fails with [`MailboxError::InUse`] (`-ERR [IN-USE]`).
+    pub fn open_exclusive(mailbox: Arc<Mailbox>) -> Result<Maildrop> {
+        let hold = mailbox.hold_maildrop()?;
+        let mut maildrop = Maildrop::open(mailbox)?;
+        maildrop._hold = Some(hold);
+        Ok(maildrop)
+    }
+
+    /// Sets `\Seen` at RETR time (stored at once, as some servers do)
+    /// instead of at QUIT; off by default.
+    pub fn set_seen_at_retr(&mut self, on: bool) {
+        self.seen_at_retr = on;
+    }
+
+    /// The IMAP UID of message `n` (deleted ones included).
+    pub fn uid(&self, n: u32) -> Result<Uid> {
+        self.entry(n)
+            .map(|e| e.uid)
+            .ok_or(MailboxError::NoSuchMessage(n))
+    }
+
+    /// The stored bytes of message `n` (line ends as on disk).
+    pub fn stored(&self, n: u32) -> Result<Arc<Vec<u8>>> {
+        self.mailbox.raw(self.live(n)?.uid)
+    }
+
+    /// The stored size of message `n` (octets on disk, before any CRLF
+    /// conversion).
+    pub fn stored_size(&self, n: u32) -> Result<u64> {
+        let uid = self.live(n)?.uid;
+        self.mailbox
+            .message(uid)
+            .map(|m| m.physical_size)
+            .ok_or(MailboxError::NoSuchMessage(n))
+    }
+
+    /// RETR n as a stream with CRLF line ends (its length is
+    /// [`Maildrop::size`]), so the message is never held whole; marks the
+    /// message retrieved like [`Maildrop::retr`].
+    pub fn retr_reader(&mut self, n: u32) -> Result<CrlfReader<Box<dyn Read + Send>>> {
+        let uid = self.live(n)?.uid;
+        let reader = self.mailbox.open_message_crlf(uid)?;
+        self.retrieved(n, uid)?;
+        Ok(reader)
+    }
+
+    fn retrieved(&mut self, n: u32, uid: Uid) -> Result<()> {
+        if let Some(e) = self.entry_mut(n) {
+            e.retrieved = true;
+        }
+        if self.seen_at_retr {
+            self.mailbox
+                .store(&[uid], StoreMode::Add, &FlagSet::from_flags(&[Flag::Seen]))?;
+        }
+        Ok(())
     }
 
     /// STAT: messages not marked deleted and their total size.
@@ -108,9 +177,7 @@ impl Maildrop {
         let uid = self.live(n)?.uid;
         let raw = self.mailbox.raw(uid)?;
         let out = to_crlf(&raw).into_owned();
-        if let Some(e) = self.entry_mut(n) {
-            e.retrieved = true;
-        }
+        self.retrieved(n, uid)?;
         Ok(out)
     }
 
@@ -151,7 +218,9 @@ impl Maildrop {
     /// QUIT in TRANSACTION (the UPDATE state): removes the marked messages
     /// and sets `\Seen` on retrieved ones. Returns the number removed.
     /// Dropping a `Maildrop` without `quit` changes nothing (RFC 1939 §6).
-    pub fn quit(self) -> Result<usize> {
+    pub fn quit(mut self) -> Result<usize> {
+        // Released when `self` is dropped at the end, after the removals.
+        let _hold = self._hold.take();
         let seen: Vec<Uid> = self
             .entries
             .iter()

@@ -7,8 +7,10 @@
 use chrono::{DateTime, NaiveDate};
 use postroom_types::{Flag, SearchKey, Uid};
 
+use memchr::memmem::Finder;
+
 use crate::error::{MailboxError, Result};
-use crate::message::Message;
+use crate::message::{Message, decoded_headers, field_string, header_len, to_crlf};
 use crate::session::{MessageView, Session};
 
 /// Accepts no charset, `UTF-8` and `US-ASCII` (RFC 3501 §6.4.4: US-ASCII
@@ -61,8 +63,68 @@ impl Ctx<'_> {
         })
     }
 
+    /// SEARCH TEXT / BODY without parsing the message where that gives
+    /// the same answer: an ASCII needle without white space or controls,
+    /// searched with `memmem` in ASCII-lowercased bytes. Whenever the
+    /// bytes on disk might differ from the decoded text (a raw header hit,
+    /// a multipart or encoded body, non-ASCII body bytes) this returns
+    /// `None` and the caller decodes the message.
+    fn quick_text(&mut self, needle: &str, with_headers: bool) -> Option<bool> {
+        if needle.is_empty()
+            || !needle
+                .bytes()
+                .all(|b| b.is_ascii_graphic() && !b.is_ascii_uppercase())
+        {
+            return None;
+        }
+        let finder = Finder::new(needle.as_bytes());
+        let raw = self.session.mailbox().raw(self.view.uid).ok()?;
+        let hl = header_len(&raw);
+        let (header, body) = raw.split_at(hl);
+        let mut lower = Vec::with_capacity(raw.len());
+        if with_headers {
+            lower.extend(header.iter().map(u8::to_ascii_lowercase));
+            if finder.find(&lower).is_some() {
+                return None;
+            }
+        }
+        let crlf = to_crlf(header);
+        if with_headers && memchr::memmem::find(header, b"=?").is_some() {
+            let hit = decoded_headers(&crlf)
+                .iter()
+                .any(|(n, v)| contains_ci(n, needle) || contains_ci(v, needle));
+            if hit {
+                return Some(true);
+            }
+        }
+        // The body must be one plain text part (RFC 2045 §5.2: text/plain
+        // when Content-Type is absent) that needs no decoding.
+        let ctype = field_string(&crlf, "content-type").unwrap_or_default();
+        let parsed = mailparse::parse_content_type(&ctype);
+        let plain_type = ctype.trim().is_empty() || parsed.mimetype.starts_with("text/");
+        let plain_charset = ["us-ascii", "utf-8", "utf8"]
+            .iter()
+            .any(|c| parsed.charset.eq_ignore_ascii_case(c));
+        let cte = field_string(&crlf, "content-transfer-encoding").unwrap_or_default();
+        let plain_cte = matches!(
+            cte.trim().to_ascii_lowercase().as_str(),
+            "" | "7bit" | "8bit" | "binary"
+        );
+        if !(plain_type && plain_charset && plain_cte && body.is_ascii()) {
+            return None;
+        }
+        lower.clear();
+        lower.extend(body.iter().map(u8::to_ascii_lowercase));
+        Some(finder.find(&lower).is_some())
+    }
+
     fn body_contains(&mut self, needle: &str) -> bool {
         let needle = needle.to_lowercase();
+        if self.content.is_none() {
+            if let Some(found) = self.quick_text(&needle, false) {
+                return found;
+            }
+        }
         self.content().is_some_and(|m| {
             m.body_texts()
                 .iter()
@@ -107,26 +169,82 @@ fn contains_ci(hay: &str, needle_lower: &str) -> bool {
     })
 }
 
+/// Messages below this count are searched on one thread.
+const PARALLEL_MIN: usize = 256;
+
+/// Whether evaluating `key` may read message content (worth threads).
+fn reads_content(key: &SearchKey) -> bool {
+    match key {
+        SearchKey::Bcc(_)
+        | SearchKey::Cc(_)
+        | SearchKey::From(_)
+        | SearchKey::To(_)
+        | SearchKey::Subject(_)
+        | SearchKey::Header(..)
+        | SearchKey::Body(_)
+        | SearchKey::Text(_)
+        | SearchKey::SentBefore(_)
+        | SearchKey::SentOn(_)
+        | SearchKey::SentSince(_) => true,
+        SearchKey::Not(k) => reads_content(k),
+        SearchKey::Or(a, b) => reads_content(a) || reads_content(b),
+        SearchKey::And(keys) => keys.iter().any(reads_content),
+        _ => false,
+    }
+}
+
 pub(crate) fn run(session: &Session, key: &SearchKey) -> Result<Vec<(u32, Uid)>> {
     let seqs: Vec<u32> = (1..=session.exists()).collect();
     let views = session.messages(&seqs);
     let largest_seq = session.exists();
     let largest_uid = session.uid(largest_seq).map_or(0, Uid::get);
-    let mut out = Vec::new();
-    for view in views {
-        let mut ctx = Ctx {
-            session,
-            view,
-            largest_seq,
-            largest_uid,
-            size: None,
-            content: None,
-        };
-        if eval(key, &mut ctx) {
-            out.push((ctx.view.seq, ctx.view.uid));
+    let eval_all = |views: Vec<MessageView>| {
+        let mut out = Vec::new();
+        for view in views {
+            let mut ctx = Ctx {
+                session,
+                view,
+                largest_seq,
+                largest_uid,
+                size: None,
+                content: None,
+            };
+            if eval(key, &mut ctx) {
+                out.push((ctx.view.seq, ctx.view.uid));
+            }
         }
+        out
+    };
+    let threads = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .min(8);
+    if threads < 2 || views.len() < PARALLEL_MIN || !reads_content(key) {
+        return Ok(eval_all(views));
     }
-    Ok(out)
+    // Content searches read and decode files: split the view into
+    // contiguous chunks, one per core, and keep sequence order.
+    let eval_all = &eval_all;
+    let chunk = views.len().div_ceil(threads);
+    let mut chunks = Vec::with_capacity(threads);
+    let mut rest = views;
+    while rest.len() > chunk {
+        let tail = rest.split_off(chunk);
+        chunks.push(rest);
+        rest = tail;
+    }
+    chunks.push(rest);
+    let results: Vec<Vec<(u32, Uid)>> = std::thread::scope(|s| {
+        let handles: Vec<_> = chunks
+            .into_iter()
+            .map(|c| s.spawn(move || eval_all(c)))
+            .collect();
+        handles
+            .into_iter()
+            // A panic in a worker is a bug; surface it here.
+            .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    });
+    Ok(results.into_iter().flatten().collect())
 }
 
 fn eval(key: &SearchKey, c: &mut Ctx<'_>) -> bool {
@@ -165,6 +283,11 @@ fn eval(key: &SearchKey, c: &mut Ctx<'_>) -> bool {
         SearchKey::Body(s) => c.body_contains(s),
         SearchKey::Text(s) => {
             let needle = s.to_lowercase();
+            if c.content.is_none() {
+                if let Some(found) = c.quick_text(&needle, true) {
+                    return found;
+                }
+            }
             let in_headers = c.content().is_some_and(|m| {
                 m.decoded_headers()
                     .iter()

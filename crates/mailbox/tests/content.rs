@@ -380,3 +380,41 @@ fn multipart_inside_message_rfc822() {
     };
     assert!(matches!(**body, BodyStructure::Multipart { ref parts, .. } if parts.len() == 2));
 }
+
+#[test]
+fn streaming_reader_matches_stored_and_crlf_bytes() {
+    use std::io::Read;
+    let tmp = tempfile::tempdir().unwrap();
+    let store = postroom_mailbox::MaildirStore::new(tmp.path()).unwrap();
+    let mb = postroom_mailbox::Store::open(&store, &postroom_types::MailboxName::inbox()).unwrap();
+    let mut raw = b"Subject: big\n\n".to_vec();
+    for i in 0..20_000 {
+        raw.extend_from_slice(format!("line {i}\r\nbare {i}\n").as_bytes());
+    }
+    let uid = mb
+        .append(&raw, &postroom_mailbox::FlagSet::default(), None)
+        .unwrap();
+    let mut got = Vec::new();
+    mb.open_message(uid).unwrap().read_to_end(&mut got).unwrap();
+    assert_eq!(got, raw);
+    let mut crlf = Vec::new();
+    let mut r = mb.open_message_crlf(uid).unwrap();
+    // Small reads cross chunk borders.
+    let mut buf = [0u8; 7];
+    loop {
+        let n = r.read(&mut buf).unwrap();
+        if n == 0 {
+            break;
+        }
+        crlf.extend_from_slice(&buf[..n]);
+    }
+    assert_eq!(crlf, postroom_mailbox::message::to_crlf(&raw).into_owned());
+    assert_eq!(crlf.len() as u64, mb.rfc822_size(uid).unwrap());
+    // Still readable after an expunge elsewhere (open file).
+    let mut reader = mb.open_message(uid).unwrap();
+    mb.remove(&[uid]).unwrap();
+    let mut again = Vec::new();
+    reader.read_to_end(&mut again).unwrap();
+    assert_eq!(again, raw);
+    assert!(mb.open_message(uid).is_err());
+}

@@ -105,3 +105,82 @@ fn uidls_are_stable_and_not_reused() {
         assert!(d.uidl(1).unwrap().len() <= 70);
     });
 }
+
+fn inbox_with_two(root: &std::path::Path) -> std::sync::Arc<postroom_mailbox::Mailbox> {
+    let store = postroom_mailbox::MaildirStore::new(root).unwrap();
+    let mb = postroom_mailbox::Store::open(&store, &postroom_types::MailboxName::inbox()).unwrap();
+    let none = postroom_mailbox::FlagSet::default();
+    mb.append(b"Subject: one\n\nfirst\n", &none, None).unwrap();
+    mb.append(b"Subject: two\r\n\r\nsecond\r\n", &none, None)
+        .unwrap();
+    mb
+}
+
+#[test]
+fn exclusive_maildrop_is_in_use_across_sessions_and_processes() {
+    use postroom_mailbox::MailboxError;
+    use postroom_mailbox::pop3::Maildrop;
+    let tmp = tempfile::tempdir().unwrap();
+    let mb = inbox_with_two(tmp.path());
+    let first = Maildrop::open_exclusive(mb.clone()).unwrap();
+    let lock = tmp.path().join("postroom-pop3.lock");
+    assert!(lock.exists());
+    assert!(matches!(
+        Maildrop::open_exclusive(mb.clone()),
+        Err(MailboxError::InUse)
+    ));
+    // A plain (non-exclusive) open is still allowed.
+    Maildrop::open(mb.clone()).unwrap();
+    first.quit().unwrap();
+    assert!(!lock.exists());
+    let again = Maildrop::open_exclusive(mb.clone()).unwrap();
+    drop(again);
+
+    // Another live process (pid 1 always runs) holds it.
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
+    std::fs::write(&lock, format!("1 {}\n", host.trim())).unwrap();
+    assert!(matches!(
+        Maildrop::open_exclusive(mb.clone()),
+        Err(MailboxError::InUse)
+    ));
+    // Its owner is gone (pid 0 never runs): the lock is broken.
+    std::fs::write(&lock, format!("0 {}\n", host.trim())).unwrap();
+    Maildrop::open_exclusive(mb).unwrap();
+}
+
+#[test]
+fn maildrop_uid_stored_bytes_streaming_and_seen_at_retr() {
+    use postroom_mailbox::pop3::Maildrop;
+    use postroom_types::Flag;
+    use std::io::Read;
+    let tmp = tempfile::tempdir().unwrap();
+    let mb = inbox_with_two(tmp.path());
+    let uids: Vec<_> = mb.messages().iter().map(|m| m.uid).collect();
+    let mut md = Maildrop::open(mb.clone()).unwrap();
+    assert_eq!(md.uid(1).unwrap(), uids[0]);
+    assert_eq!(md.uid(2).unwrap(), uids[1]);
+    assert!(md.uid(3).is_err());
+    assert_eq!(&md.stored(1).unwrap()[..], b"Subject: one\n\nfirst\n");
+    assert_eq!(md.stored_size(1).unwrap(), 20);
+    assert_eq!(md.size(1).unwrap(), 23);
+    let mut streamed = Vec::new();
+    md.retr_reader(1)
+        .unwrap()
+        .read_to_end(&mut streamed)
+        .unwrap();
+    assert_eq!(streamed, b"Subject: one\r\n\r\nfirst\r\n");
+    assert_eq!(streamed.len() as u64, md.size(1).unwrap());
+    // Default: \Seen only at QUIT.
+    assert!(!mb.message(uids[0]).unwrap().flags.is_seen());
+    md.set_seen_at_retr(true);
+    assert_eq!(md.retr(2).unwrap(), b"Subject: two\r\n\r\nsecond\r\n");
+    assert!(mb.message(uids[1]).unwrap().flags.is_seen());
+    md.quit().unwrap();
+    assert!(
+        mb.message(uids[0])
+            .unwrap()
+            .flags
+            .to_flags()
+            .contains(&Flag::Seen)
+    );
+}

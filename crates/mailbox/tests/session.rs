@@ -298,3 +298,51 @@ fn search_keys() {
         assert_eq!(a.search(Some("utf-8"), &SearchKey::All).unwrap().len(), 2);
     });
 }
+
+/// With file system notification, IDLE learns of a file another process
+/// drops into `new/` within a second even when polling is slow; with the
+/// watcher off, the poll interval is what counts.
+#[test]
+fn idle_is_woken_by_file_system_notification() {
+    use postroom_mailbox::MaildirOptions;
+    let dir = tempfile::tempdir().unwrap();
+    let slow = MaildirOptions {
+        poll_interval: Duration::from_secs(30),
+        ..MaildirOptions::default()
+    };
+    let store = MaildirStore::with_options(dir.path(), slow).unwrap();
+    let mb = inbox(&store);
+    assert!(mb.is_watched(), "inotify is available on the test hosts");
+    let mut a = Session::open(mb, false).unwrap();
+    let root = dir.path().to_path_buf();
+    let t = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(200));
+        // An MDA in another process: tmp/, then rename into new/ (this
+        // process's handle is not told).
+        let tmp = root.join("tmp/1700000000.M1P99.elsewhere");
+        std::fs::write(&tmp, b"Subject: x\n\nhi\n").unwrap();
+        std::fs::rename(&tmp, root.join("new/1700000000.M1P99.elsewhere")).unwrap();
+    });
+    let start = std::time::Instant::now();
+    let mut seen = None;
+    while start.elapsed() < Duration::from_secs(5) {
+        let ch = a.idle_wait(Duration::from_secs(5)).unwrap();
+        if ch.exists.is_some() {
+            seen = ch.exists;
+            break;
+        }
+    }
+    let took = start.elapsed();
+    t.join().unwrap();
+    assert_eq!(seen, Some(1));
+    assert!(took < Duration::from_secs(1), "took {took:?}");
+}
+
+#[test]
+fn file_watch_can_be_turned_off() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = MaildirStore::new(dir.path())
+        .unwrap()
+        .with_file_watch(false);
+    assert!(!inbox(&store).is_watched());
+}

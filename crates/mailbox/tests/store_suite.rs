@@ -311,3 +311,45 @@ fn envelope_from_header_matches_full_parse() {
         }
     });
 }
+
+/// APPEND on Maildir gives the next UID without rescanning: a file
+/// delivered by another process meanwhile gets its UID at the next scan,
+/// after the appended one, and nothing is lost or numbered twice.
+#[test]
+fn maildir_append_does_not_rescan_and_loses_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = postroom_mailbox::MaildirStore::new(tmp.path()).unwrap();
+    let mb = store.open(&postroom_types::MailboxName::inbox()).unwrap();
+    let a = mb
+        .append(
+            b"Subject: a\n\nx\n",
+            &postroom_mailbox::FlagSet::default(),
+            None,
+        )
+        .unwrap();
+    // Another process's delivery agent (this process is not told).
+    std::fs::write(
+        tmp.path().join("new/1700000000.M1P99.elsewhere"),
+        b"Subject: delivered\n\ny\n",
+    )
+    .unwrap();
+    let b = mb
+        .append(
+            b"Subject: b\n\nz\n",
+            &postroom_mailbox::FlagSet::default(),
+            None,
+        )
+        .unwrap();
+    assert!(b > a);
+    assert_eq!(mb.len(), 2, "the delivery is not seen before a rescan");
+    mb.rescan().unwrap();
+    let uids: Vec<u32> = mb.messages().iter().map(|m| m.uid.get()).collect();
+    assert_eq!(uids, vec![a.get(), b.get(), b.get() + 1]);
+    // A restart agrees.
+    drop(mb);
+    let store = postroom_mailbox::MaildirStore::new(tmp.path()).unwrap();
+    let again = store.open(&postroom_types::MailboxName::inbox()).unwrap();
+    let uids2: Vec<u32> = again.messages().iter().map(|m| m.uid.get()).collect();
+    assert_eq!(uids2, uids);
+    assert_eq!(again.uid_next().get(), b.get() + 2);
+}

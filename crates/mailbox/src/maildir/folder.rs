@@ -13,12 +13,13 @@ use postroom_types::{InternalDate, Keyword};
 
 use super::atomic::{sync_dir, unique_name, write_atomic};
 use super::filename::{MaildirName, is_message_name};
+use super::index::{FileStamp, INDEX_FILE, Index, IndexRecord};
 use super::keywords::{CourierKeywords, parse_dovecot_keywords};
 use super::lock::DotLock;
 use super::uiddb::UidDb;
 use crate::error::{MailboxError, Result};
 use crate::flags::FlagSet;
-use crate::mailbox::{Appended, FolderBackend, Msg, ScanResult};
+use crate::mailbox::{Appended, CachedDerived, FolderBackend, Msg, ScanResult};
 use crate::message::crlf_size;
 use crate::quota::QuotaHook;
 
@@ -30,6 +31,9 @@ pub(crate) const DOVECOT_UIDLIST: &str = "dovecot-uidlist";
 pub(crate) const KEYWORD_DIR: &str = "courierimapkeywords";
 /// Dovecot's keyword letters (imported once).
 pub(crate) const DOVECOT_KEYWORDS: &str = "dovecot-keywords";
+/// The POP3 maildrop lock file (`<pid> <host>`), held while a maildrop
+/// is open exclusively.
+pub(crate) const MAILDROP_LOCK: &str = "postroom-pop3.lock";
 /// Courier's epoch for UIDVALIDITY values (time minus this).
 const IMAP_EPOCH: i64 = 1_000_000_000;
 
@@ -52,6 +56,13 @@ pub(crate) struct MaildirFolder {
     stamps: Option<[Stamp; 4]>,
     /// File name → (internal date, size), so a rescan stats only new names.
     stat_cache: HashMap<String, (InternalDate, u64)>,
+    /// `postroom-index` as read at the first scan, until the mailbox has
+    /// taken its derived data (`None` afterwards, or when absent/unusable).
+    index: Option<Index>,
+    /// Whether the first scan has looked for `postroom-index`.
+    index_read: bool,
+    /// Whether the first scan was served by `postroom-index` alone.
+    opened_from_index: bool,
 }
 
 impl MaildirFolder {
@@ -66,7 +77,109 @@ impl MaildirFolder {
             keyword_dirty: HashSet::new(),
             stamps: None,
             stat_cache: HashMap::new(),
+            index: None,
+            index_read: false,
+            opened_from_index: false,
         }
+    }
+
+    /// Reads `postroom-index` once, at the first scan (`None` when absent
+    /// or unusable: other version, bad checksum, truncated).
+    fn load_index_file(&mut self) {
+        if self.index_read {
+            return;
+        }
+        self.index_read = true;
+        let Ok(bytes) = fs::read(self.dir.join(INDEX_FILE)) else {
+            return;
+        };
+        self.index = Index::decode(&bytes);
+    }
+
+    /// After the UID file is read: an index of another UID space is
+    /// dropped; otherwise its sizes and times fill the stat cache (a
+    /// Maildir file's contents and time never change; a flag change
+    /// renames it, and a renamed file is simply stat'ed again).
+    fn apply_index_stats(&mut self) {
+        let Some(index) = &self.index else {
+            return;
+        };
+        if index.uid_validity != self.db.uid_validity {
+            self.index = None;
+            return;
+        }
+        if !self.stat_cache.is_empty() {
+            return;
+        }
+        self.stat_cache.reserve(index.records.len());
+        for r in &index.records {
+            if let Some(date) = index_date(r.mtime) {
+                self.stat_cache.insert(r.name.clone(), (date, r.size));
+            }
+        }
+    }
+
+    /// The warm open: when the folder's stamps (cur/, new/, UID file,
+    /// keyword directory) are those the index was written for, and old
+    /// enough to be trusted, nothing changed on disk since, so the index
+    /// is the folder: no directory read, no UID file parse, no stat.
+    fn open_from_index(&mut self, current: &[Stamp; 4]) -> Option<ScanResult> {
+        let index = self.index.take()?;
+        let usable = index.stamps.is_some_and(|st| st == file_stamps(current))
+            && settled(current, SystemTime::now());
+        if !usable {
+            self.index = Some(index);
+            return None;
+        }
+        let names: Vec<(String, MaildirName)> = index
+            .records
+            .iter()
+            .map(|r| (r.name.clone(), MaildirName::parse(&r.name)))
+            .collect();
+        if self.load_keywords(&names).is_err() {
+            self.index = Some(index);
+            return None;
+        }
+        let mut messages = Vec::with_capacity(names.len());
+        self.stat_cache.reserve(names.len());
+        for (r, (f, n)) in index.records.iter().zip(names) {
+            let Some(date) = index_date(r.mtime) else {
+                self.index = Some(index);
+                return None;
+            };
+            self.stat_cache.insert(f.clone(), (date, r.size));
+            let keywords = self
+                .keywords
+                .by_base
+                .get(&n.base)
+                .map(|k| {
+                    k.iter()
+                        .filter_map(|s| Keyword::new(s).ok())
+                        .collect::<Vec<_>>()
+                })
+                .unwrap_or_default();
+            messages.push(Msg {
+                uid: r.uid,
+                key: f,
+                flags: FlagSet::from_parts(n.system, keywords),
+                date,
+                size: r.size,
+                vsize: r.vsize.or(n.vsize),
+                modseq: 0,
+                fresh: false,
+            });
+        }
+        // For a later new UID space (RFC 3501 §2.3.1.1: larger).
+        self.db.uid_validity = index.uid_validity;
+        self.stamps = Some(*current);
+        self.opened_from_index = true;
+        let result = ScanResult {
+            uid_validity: index.uid_validity,
+            uid_next: index.uid_next,
+            messages,
+        };
+        self.index = Some(index);
+        Some(result)
     }
 
     fn cur(&self) -> PathBuf {
@@ -302,6 +415,7 @@ impl MaildirFolder {
             .map(|(_, f, n, _)| (f.clone(), n.clone()))
             .collect();
         self.load_keywords(&names)?;
+        self.apply_index_stats();
         let cur = self.cur();
         let mut live_cache = HashMap::with_capacity(with_uid.len());
         let mut messages = Vec::with_capacity(with_uid.len());
@@ -345,6 +459,57 @@ impl MaildirFolder {
         })
     }
 
+    /// Gives the file just renamed into `cur/` its UID without reading the
+    /// directory: under the UID lock the UID file is read again (another
+    /// process may have assigned UIDs, possibly to this very file), the
+    /// next UID is taken and the file rewritten. Files delivered by others
+    /// meanwhile get theirs at the next scan.
+    fn assign_appended(
+        &mut self,
+        name: &str,
+        base: &str,
+        size: u64,
+        flags: &FlagSet,
+    ) -> Result<Msg> {
+        let _lock = DotLock::acquire(&self.dir)?;
+        let before = self.db.uid_validity;
+        self.load_db()?;
+        if self.db.uid_validity != before {
+            // A new UID space (the UID file vanished): everything needs a
+            // full scan, which the next rescan does.
+            self.stamps = None;
+        }
+        let uid = match self.db.entries.iter().rev().find(|(_, b)| b == base) {
+            Some((u, _)) => *u,
+            None => {
+                let uid = self.db.next_uid;
+                if uid == u32::MAX {
+                    return Err(MailboxError::UidsExhausted);
+                }
+                self.db.next_uid += 1;
+                self.db.entries.push((uid, base.to_owned()));
+                self.save_db()?;
+                uid
+            }
+        };
+        let path = self.cur().join(name);
+        let meta = fs::metadata(&path).map_err(|e| MailboxError::io(&path, e))?;
+        let date = mtime_date(&meta);
+        self.stat_cache.insert(name.to_owned(), (date, size));
+        // Others' changes (if any) are picked up by the next rescan.
+        self.stamps = None;
+        Ok(Msg {
+            uid,
+            key: name.to_owned(),
+            flags: flags.clone(),
+            date,
+            size,
+            vsize: MaildirName::parse(name).vsize,
+            modseq: 0,
+            fresh: true,
+        })
+    }
+
     /// Finds the current file name of a message whose name changed under us.
     fn relocate(&self, msg: &Msg) -> Option<String> {
         let base = &MaildirName::parse(&msg.key).base;
@@ -361,15 +526,14 @@ impl FolderBackend for MaildirFolder {
         if !force && self.stamps.is_some() && self.stamps == Some(stamps) {
             return Ok(None);
         }
+        if !self.index_read {
+            self.load_index_file();
+            if let Some(result) = self.open_from_index(&stamps) {
+                return Ok(Some(result));
+            }
+        }
         let result = self.scan_locked()?;
-        // Directory times have coarse granularity: trust a stamp only when
-        // it is old enough that a later change must move it.
-        let now = SystemTime::now();
-        let settled = stamps.iter().flatten().all(|(t, _)| {
-            now.duration_since(*t)
-                .is_ok_and(|d| d > Duration::from_secs(2))
-        });
-        self.stamps = settled.then_some(stamps);
+        self.stamps = settled(&stamps, SystemTime::now()).then_some(stamps);
         Ok(Some(result))
     }
 
@@ -415,8 +579,8 @@ impl FolderBackend for MaildirFolder {
                 return Err(e);
             }
         }
-        let scan = match self.scan_locked() {
-            Ok(s) => s,
+        let msg = match self.assign_appended(&name, &base, raw.len() as u64, flags) {
+            Ok(m) => m,
             Err(e) => {
                 // Not acknowledged: take the message back out so a retry
                 // does not leave a second copy.
@@ -424,19 +588,9 @@ impl FolderBackend for MaildirFolder {
                 return Err(e);
             }
         };
-        self.stamps = None;
-        let uid = scan
-            .messages
-            .iter()
-            .find(|m| m.key == name)
-            .map(|m| m.uid)
-            .ok_or_else(|| {
-                MailboxError::io(&cur_path, io::Error::other("appended file vanished"))
-            })?;
         self.quota.record(&root, raw.len() as i64, 1);
-        Ok(Appended::Scan(uid, scan))
+        Ok(Appended::Msg(msg))
     }
-
     fn set_flags(&mut self, msg: &Msg, flags: &FlagSet) -> Result<String> {
         let n = MaildirName::parse(&msg.key);
         let new_name = n.cur_name(flags.system_bits());
@@ -543,6 +697,67 @@ impl FolderBackend for MaildirFolder {
         }
     }
 
+    fn lock_maildrop(&self) -> Result<Option<Box<dyn std::fmt::Debug + Send + Sync>>> {
+        let lock = super::lock::OwnerLock::try_acquire(
+            &self.dir.join(MAILDROP_LOCK),
+            &self.dir.join("tmp"),
+        )?;
+        Ok(lock.map(|l| Box::new(l) as Box<dyn std::fmt::Debug + Send + Sync>))
+    }
+
+    fn file_path(&self, msg: &Msg) -> Option<PathBuf> {
+        Some(self.cur().join(&msg.key))
+    }
+
+    fn cache_is_current(&self) -> bool {
+        self.opened_from_index
+    }
+
+    fn take_cached(&mut self, msgs: &[Msg]) -> Vec<CachedDerived> {
+        let Some(index) = self.index.take() else {
+            return Vec::new();
+        };
+        let mut by_uid: HashMap<u32, IndexRecord> =
+            index.records.into_iter().map(|r| (r.uid, r)).collect();
+        msgs.iter()
+            .filter_map(|m| {
+                let r = by_uid.remove(&m.uid)?;
+                // The same UID must name the same file (base name), or the
+                // record belongs to another message.
+                if MaildirName::parse(&r.name).base != MaildirName::parse(&m.key).base {
+                    return None;
+                }
+                Some(CachedDerived {
+                    uid: m.uid,
+                    vsize: r.vsize,
+                    envelope: r.envelope,
+                    sort_key: r.sort_key,
+                })
+            })
+            .collect()
+    }
+
+    fn save_cache(
+        &mut self,
+        uid_validity: u32,
+        uid_next: u32,
+        records: Vec<IndexRecord>,
+    ) -> Result<()> {
+        let path = self.dir.join(INDEX_FILE);
+        // The records describe the folder as of the last full scan only
+        // when nothing moved since (our own changes move a stamp too).
+        let current = self.current_stamps();
+        let stamps = (self.stamps == Some(current)).then(|| file_stamps(&current));
+        let bytes = Index {
+            uid_validity,
+            uid_next,
+            stamps,
+            records,
+        }
+        .encode();
+        write_atomic(&path, &bytes).map_err(|e| MailboxError::io(&path, e))
+    }
+
     fn foreign_uidls(&self, msgs: &[Msg]) -> HashMap<u32, String> {
         let Ok(bytes) = fs::read(self.dir.join(super::pop3list::POP3_LIST)) else {
             return HashMap::new();
@@ -634,6 +849,28 @@ fn read_names(dir: &Path) -> Result<Vec<String>> {
         }
     }
     Ok(out)
+}
+
+/// Directory times have coarse granularity: trust stamps only when they
+/// are old enough that a later change must move them.
+fn settled(stamps: &[Stamp; 4], now: SystemTime) -> bool {
+    stamps.iter().flatten().all(|(t, _)| {
+        now.duration_since(*t)
+            .is_ok_and(|d| d > Duration::from_secs(2))
+    })
+}
+
+fn file_stamps(stamps: &[Stamp; 4]) -> [FileStamp; 4] {
+    stamps.map(|s| {
+        let (t, len) = s?;
+        let d = t.duration_since(UNIX_EPOCH).ok()?;
+        Some((i64::try_from(d.as_secs()).ok()?, d.subsec_nanos(), len))
+    })
+}
+
+fn index_date((secs, nanos): (i64, u32)) -> Option<InternalDate> {
+    let t = DateTime::<Utc>::from_timestamp(secs, nanos)?;
+    Some(InternalDate(t.fixed_offset()))
 }
 
 fn stamp(path: &Path) -> Stamp {

@@ -75,6 +75,75 @@ impl Drop for DotLock {
     }
 }
 
+/// A lock held for as long as its owner lives (a POP3 maildrop lock):
+/// unlike [`DotLock`] it never ages out; it is broken only when it names a
+/// process of this host that is gone.
+#[derive(Debug)]
+pub(crate) struct OwnerLock {
+    path: PathBuf,
+}
+
+impl OwnerLock {
+    /// Takes the lock at `path`, or `None` when a live owner holds it.
+    /// `tmp_dir` is where the contents are written before the lock
+    /// appears (by hard link, so it is never seen empty).
+    pub(crate) fn try_acquire(path: &Path, tmp_dir: &Path) -> Result<Option<OwnerLock>> {
+        let me = format!("{} {}\n", std::process::id(), host());
+        let tmp = tmp_dir.join(format!(
+            "postroom-owner.{}",
+            crate::maildir::atomic::unique_name()
+        ));
+        fs::write(&tmp, me.as_bytes()).map_err(|e| MailboxError::io(&tmp, e))?;
+        let mut result = Ok(None);
+        for _ in 0..2 {
+            match fs::hard_link(&tmp, path) {
+                Ok(()) => {
+                    result = Ok(Some(OwnerLock {
+                        path: path.to_owned(),
+                    }));
+                    break;
+                }
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                    if owner_is_gone(path) {
+                        let _ = fs::remove_file(path);
+                        continue;
+                    }
+                    break;
+                }
+                Err(e) => {
+                    result = Err(MailboxError::io(path, e));
+                    break;
+                }
+            }
+        }
+        let _ = fs::remove_file(&tmp);
+        result
+    }
+}
+
+impl Drop for OwnerLock {
+    fn drop(&mut self) {
+        let _ = fs::remove_file(&self.path);
+    }
+}
+
+/// Whether the lock names a process of this host that no longer runs.
+fn owner_is_gone(path: &Path) -> bool {
+    let Ok(text) = fs::read_to_string(path) else {
+        return false;
+    };
+    let mut parts = text.split_whitespace();
+    match (
+        parts.next().and_then(|p| p.parse::<u32>().ok()),
+        parts.next(),
+    ) {
+        (Some(pid), Some(h)) if h == host() => {
+            Path::new("/proc/self").exists() && !Path::new(&format!("/proc/{pid}")).exists()
+        }
+        _ => false,
+    }
+}
+
 fn is_stale(path: &Path) -> bool {
     let Ok(text) = fs::read_to_string(path) else {
         // Vanished (released meanwhile) or unreadable: retry.

@@ -2,6 +2,7 @@
 pub(crate) mod atomic;
 pub(crate) mod filename;
 pub(crate) mod folder;
+pub(crate) mod index;
 pub mod keywords;
 pub(crate) mod lock;
 pub mod pop3list;

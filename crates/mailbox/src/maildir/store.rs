@@ -68,6 +68,7 @@ impl std::fmt::Debug for MaildirOptions {
 pub struct MaildirStore {
     root: PathBuf,
     options: MaildirOptions,
+    file_watch: bool,
 }
 
 /// Open mailboxes of this process, by folder directory, so every session
@@ -90,6 +91,17 @@ impl MaildirStore {
         MaildirStore::with_options(root, MaildirOptions::default())
     }
 
+    /// Whether mailboxes opened from now on watch `cur/` and `new/` with
+    /// file system notification (inotify, through the `notify` crate) so
+    /// that IDLE learns of other processes' changes at once (default on).
+    /// Off, or where watching is unavailable, sessions poll at
+    /// [`MaildirOptions::poll_interval`] only. Polling goes on in both cases.
+    /// A folder already open in this process keeps its watcher state.
+    pub fn with_file_watch(mut self, on: bool) -> MaildirStore {
+        self.file_watch = on;
+        self
+    }
+
     /// Opens the Maildir at `root` with `options`.
     pub fn with_options(root: impl Into<PathBuf>, options: MaildirOptions) -> Result<MaildirStore> {
         let root = root.into();
@@ -97,7 +109,11 @@ impl MaildirStore {
             let p = root.join(sub);
             fs::create_dir_all(&p).map_err(|e| MailboxError::io(&p, e))?;
         }
-        Ok(MaildirStore { root, options })
+        Ok(MaildirStore {
+            root,
+            options,
+            file_watch: true,
+        })
     }
 
     /// The root directory (INBOX).
@@ -351,6 +367,9 @@ impl Store for MaildirStore {
         }
         let backend = MaildirFolder::new(dir.clone(), Arc::clone(&self.options.quota));
         let mb = Mailbox::open(path.name(), Box::new(backend), self.options.poll_interval)?;
+        if self.file_watch {
+            mb.watch(&[dir.join("cur"), dir.join("new")]);
+        }
         r.retain(|_, w| w.strong_count() > 0);
         r.insert(dir, Arc::downgrade(&mb));
         Ok(mb)

@@ -1,0 +1,196 @@
+//! The persisted per-folder cache (`postroom-index`): used after a restart,
+//! ignored when corrupt or of another UID space, and never authoritative.
+
+use std::fs;
+use std::path::Path;
+
+use postroom_mailbox::{MaildirStore, Store, deliver};
+use postroom_types::{Flag, MailboxName, Uid};
+
+const INDEX: &str = "postroom-index";
+
+fn setup(root: &Path) {
+    for s in ["cur", "new", "tmp"] {
+        fs::create_dir_all(root.join(s)).unwrap();
+    }
+    fs::write(
+        root.join("cur/1700000000.M1P1.host,S=58:2,S"),
+        b"Subject: one\nFrom: a@example.org\nMessage-ID: <1@x>\n\nbody\n",
+    )
+    .unwrap();
+    fs::write(
+        root.join("cur/1700000001.M2P1.host:2,"),
+        b"Subject: Re: two\nReferences: <1@x>\n\nbody\n",
+    )
+    .unwrap();
+}
+
+fn subjects(root: &Path) -> Vec<Option<Vec<u8>>> {
+    let store = MaildirStore::new(root).unwrap();
+    let mb = store.open(&MailboxName::inbox()).unwrap();
+    mb.messages()
+        .iter()
+        .map(|m| {
+            // Sort keys are built (and persisted) alongside.
+            mb.sort_key(m.uid).unwrap();
+            mb.envelope(m.uid).unwrap().subject.clone()
+        })
+        .collect()
+}
+
+/// Rewrites every message file in place with another subject (same name,
+/// so only a reader of the file would notice).
+fn scribble(root: &Path) {
+    for e in fs::read_dir(root.join("cur")).unwrap() {
+        let p = e.unwrap().path();
+        let mtime = fs::metadata(&p).unwrap().modified().unwrap();
+        fs::write(&p, b"Subject: scribbled\n\n").unwrap();
+        fs::File::options()
+            .write(true)
+            .open(&p)
+            .unwrap()
+            .set_modified(mtime)
+            .unwrap();
+    }
+}
+
+#[test]
+fn restart_uses_the_cache_instead_of_the_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    setup(root);
+    let first = subjects(root);
+    assert_eq!(
+        first,
+        vec![Some(b"one".to_vec()), Some(b"Re: two".to_vec())]
+    );
+    assert!(
+        root.join(INDEX).exists(),
+        "written when the handle is dropped"
+    );
+    scribble(root);
+    // Served from postroom-index: the files are not read again.
+    assert_eq!(subjects(root), first);
+
+    // Sort keys are persisted too (built after the scribble they would
+    // say SCRIBBLED).
+    let store = MaildirStore::new(root).unwrap();
+    let mb = store.open(&MailboxName::inbox()).unwrap();
+    let k = mb.sort_key(Uid::new(2).unwrap()).unwrap();
+    assert_eq!(k.subject(), b"TWO");
+    assert!(k.is_reply_or_forward());
+    assert_eq!(mb.sort_key(Uid::new(1).unwrap()).unwrap().subject(), b"ONE");
+}
+
+#[test]
+fn corrupt_or_foreign_cache_is_ignored_and_rebuilt() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    setup(root);
+    let first = subjects(root);
+    let good = fs::read(root.join(INDEX)).unwrap();
+
+    // A flipped byte: ignored, the files are read, then rewritten.
+    let mut bad = good.clone();
+    let mid = bad.len() / 2;
+    bad[mid] ^= 0xff;
+    fs::write(root.join(INDEX), &bad).unwrap();
+    assert_eq!(subjects(root), first);
+    assert_eq!(fs::read(root.join(INDEX)).unwrap(), good);
+
+    // Truncated: likewise.
+    fs::write(root.join(INDEX), &good[..good.len() - 3]).unwrap();
+    assert_eq!(subjects(root), first);
+
+    // A new UID space (UID file lost): the cache of the old one must not be
+    // applied to the new UIDs.
+    scribble(root);
+    fs::remove_file(root.join("courierimapuiddb")).unwrap();
+    assert_eq!(
+        subjects(root),
+        vec![Some(b"scribbled".to_vec()), Some(b"scribbled".to_vec())]
+    );
+}
+
+#[test]
+fn changes_by_other_processes_are_seen_with_a_warm_cache() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    setup(root);
+    subjects(root);
+    // A delivery agent and another server act while nothing is open here.
+    deliver(root, b"Subject: three\n\nnew\n").unwrap();
+    let cur = root.join("cur");
+    fs::rename(
+        cur.join("1700000001.M2P1.host:2,"),
+        cur.join("1700000001.M2P1.host:2,F"),
+    )
+    .unwrap();
+    fs::remove_file(cur.join("1700000000.M1P1.host,S=58:2,S")).unwrap();
+    let store = MaildirStore::new(root).unwrap();
+    let mb = store.open(&MailboxName::inbox()).unwrap();
+    let msgs = mb.messages();
+    assert_eq!(msgs.len(), 2);
+    assert_eq!(msgs[0].uid.get(), 2);
+    assert!(msgs[0].flags.to_flags().contains(&Flag::Flagged));
+    assert_eq!(msgs[1].uid.get(), 3);
+    assert_eq!(
+        mb.envelope(msgs[1].uid).unwrap().subject.as_deref(),
+        Some(&b"three"[..])
+    );
+    assert_eq!(
+        mb.envelope(msgs[0].uid).unwrap().subject.as_deref(),
+        Some(&b"Re: two"[..])
+    );
+}
+
+fn backdate(path: &Path) {
+    let old = std::time::SystemTime::now() - std::time::Duration::from_secs(60);
+    fs::File::open(path).unwrap().set_modified(old).unwrap();
+}
+
+fn backdate_folder(root: &Path) {
+    for p in ["cur", "new", "courierimapuiddb"] {
+        backdate(&root.join(p));
+    }
+}
+
+/// With settled folder stamps equal to those in `postroom-index`, open
+/// takes the message list from the cache alone (no directory read); any
+/// change to the folder moves a stamp and brings back the full scan.
+#[test]
+fn warm_open_uses_the_index_when_stamps_match() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    setup(root);
+    let first = subjects(root);
+    backdate_folder(root);
+    // Full scan (stamps now settled); the cache is written with them.
+    assert_eq!(subjects(root), first);
+    // A file slipped into cur/ with cur/'s time put back: only a directory
+    // read would see it.
+    let cur_time = fs::metadata(root.join("cur")).unwrap().modified().unwrap();
+    fs::write(
+        root.join("cur/1700000009.M9P1.host:2,"),
+        b"Subject: hidden\n\n",
+    )
+    .unwrap();
+    fs::File::open(root.join("cur"))
+        .unwrap()
+        .set_modified(cur_time)
+        .unwrap();
+    let store = MaildirStore::new(root).unwrap();
+    let mb = store.open(&MailboxName::inbox()).unwrap();
+    assert_eq!(mb.len(), 2, "served from postroom-index");
+    drop(mb);
+    drop(store);
+    // A real change (new time on cur/): the full scan finds the file.
+    fs::File::open(root.join("cur"))
+        .unwrap()
+        .set_modified(std::time::SystemTime::now())
+        .unwrap();
+    let store = MaildirStore::new(root).unwrap();
+    let mb = store.open(&MailboxName::inbox()).unwrap();
+    assert_eq!(mb.len(), 3);
+    assert_eq!(mb.uid_next().get(), 4);
+}
