@@ -10,10 +10,9 @@
 //! | [`types`] | `postroom-types` | the shared vocabulary (UIDs, sequence sets, flags, mailbox names, ...) |
 //! | [`imap`] | `postroom-imap` | IMAP4rev1 codec: framer, parsers, encoders, sans-IO server and client connections |
 //! | [`access`] | `postroom-access` | ACL (RFC 4314, ACL2=UNION) and quota policy, `courierimapacl` and `maildirsize` formats |
+//! | [`mailbox`] | `postroom-mailbox` | the mailbox model over Maildir++ (Courier/Dovecot compatible) and memory |
 //! | [`pop3`] | `postroom-pop3` | the sans-IO POP3 codec, both directions, with streamed dot-stuffing |
 //! | [`sort`] | `postroom-sort` | RFC 5256 SORT and THREAD (ORDEREDSUBJECT, REFERENCES) over plain records |
-//! | [`mailbox`] | `postroom-mailbox` | the mailbox model over Maildir++ (Courier/Dovecot compatible) and memory |
-//! | [`access`] | `postroom-access` | ACL (RFC 4314, ACL2=UNION) and quota policy, `courierimapacl` and `maildirsize` formats |
 //! | [`server`] | `postroom-server` | user database (Dovecot passwd-file); with the `tokio` feature the connection driver, listeners and TLS |
 //!
 //! Each member crate is also usable on its own; depend on it directly to keep

@@ -1,7 +1,18 @@
 //! # postroom-server
 //!
-//! The protocol-independent foundation of postroom's IMAP and POP3 servers.
+//! The IMAP and POP3 services of postroom and their foundation.
 //!
+//! - [`imap`]: the IMAP service, a sans-IO [`imap::Session`] that joins the
+//!   `postroom-imap` codec, the Maildir++ store of `postroom-mailbox`,
+//!   SORT/THREAD from `postroom-sort` and the ACL and quota policy of
+//!   `postroom-access` (RFC 3501 with UIDPLUS, CHILDREN, NAMESPACE with
+//!   Courier-style `#shared.` folders, SPECIAL-USE, SORT, THREAD, QUOTA,
+//!   IDLE, ACL and Courier's ACL2, APPENDLIMIT, LITERAL+, SASL-IR, ENABLE,
+//!   UNSELECT, MOVE, ID).
+//! - [`pop3`]: the POP3 service, a sans-IO [`pop3::Session`] that joins the
+//!   `postroom-pop3` codec, the user database and the INBOX of a
+//!   `postroom-mailbox` store (USER/PASS, APOP, SASL PLAIN/LOGIN, STLS,
+//!   CAPA, the TRANSACTION commands, UPDATE, `[IN-USE]`, autologout).
 //! - [`users`]: a Dovecot-compatible passwd-file
 //!   (`user:{SCHEME}password:uid:gid:gecos:home:shell:extra_fields`) parsed
 //!   from bytes into a [`users::UserDb`] that verifies passwords (`PLAIN`,
@@ -9,10 +20,6 @@
 //!   `ARGON2I`) and a [`users::StoredPassword::hash`] for new users
 //!   (ARGON2ID by default). Parsing and verification perform no I/O;
 //!   [`users::load`] and [`users::append_user`] are thin file helpers.
-//! - [`pop3`]: the POP3 service, a sans-IO [`pop3::Session`] that joins the
-//!   `postroom-pop3` codec, the user database and the INBOX of a
-//!   `postroom-mailbox` store (USER/PASS, APOP, SASL PLAIN/LOGIN, STLS,
-//!   CAPA, the TRANSACTION commands, UPDATE, `[IN-USE]`, autologout).
 //! - `net` (feature **`tokio`**, off by default): the only part that touches
 //!   sockets, clocks and TLS. A transport-neutral `Protocol` trait that a
 //!   sans-IO session implements; `drive`, the loop that moves bytes between
@@ -24,6 +31,9 @@
 //!   1.2 and 1.3 only, PEM loading, self-signed certificates, a reloadable
 //!   certificate). Without the feature this crate depends on no runtime and
 //!   no TLS library.
+//!
+//! The sessions perform no network I/O and read no clock, but they read and
+//! write Maildirs synchronously while executing a command.
 //!
 //! ```
 //! use postroom_server::users::UserDb;
@@ -47,10 +57,12 @@
 //!   when the file is read, naming the line.
 //! - The failed-login delay is per connection; the limits count connections
 //!   of one process.
-//! - The IMAP session is not part of this crate yet.
+//! - A session runs each command to completion on the calling thread, file
+//!   system work included.
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+pub mod imap;
 #[cfg(feature = "tokio")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 pub mod net;

@@ -1,0 +1,375 @@
+//! FETCH, SEARCH, SORT and THREAD on the selected mailbox.
+
+use std::collections::VecDeque;
+use std::num::NonZeroU32;
+use std::sync::Arc;
+
+use postroom_access::policy;
+use postroom_imap::command::{
+    FetchAttribute, FetchItems, Section, SectionText, SortCriterion, SortKey, Tag, ThreadAlgorithm,
+};
+use postroom_imap::response::{Code, Data, FetchItem, StatusKind};
+use postroom_mailbox::message::{self, Message};
+use postroom_sort::{KeyRecord, RawMessage};
+use postroom_types::{SearchKey, SequenceSet, Uid};
+
+use super::{CmdResult, Fail, Selected, Session, bad, no_code, nz, ok, store_error};
+
+fn bad_charset() -> Fail {
+    no_code(
+        Code::BadCharset(vec!["US-ASCII".into(), "UTF-8".into()]),
+        "unsupported charset",
+    )
+}
+
+/// Responses queued beyond this many bytes pause a FETCH until the
+/// transport takes them.
+pub(super) const FETCH_BUDGET: usize = 256 * 1024;
+
+/// A FETCH in progress.
+pub(super) struct FetchJob {
+    tag: Tag,
+    uid: bool,
+    attrs: Vec<FetchAttribute>,
+    may_set_seen: bool,
+    needs_raw: bool,
+    targets: VecDeque<(u32, Uid)>,
+}
+
+fn whole_part(m: &Message, text: message::SectionText) -> Vec<u8> {
+    m.section(&message::Section {
+        part: Vec::new(),
+        text: Some(text),
+    })
+    .map(|c| c.into_owned())
+    .unwrap_or_default()
+}
+
+fn mailbox_section(s: &Section) -> message::Section {
+    message::Section {
+        part: s.part.iter().map(|p| p.get()).collect(),
+        text: s.text.as_ref().map(|t| match t {
+            SectionText::Header => message::SectionText::Header,
+            SectionText::HeaderFields(f) => message::SectionText::HeaderFields(f.clone()),
+            SectionText::HeaderFieldsNot(f) => message::SectionText::HeaderFieldsNot(f.clone()),
+            SectionText::Text => message::SectionText::Text,
+            SectionText::Mime => message::SectionText::Mime,
+        }),
+    }
+}
+
+impl Session {
+    /// Starts FETCH: validates, then answers message by message as output
+    /// drains ([`Session::continue_fetch`]), so `FETCH 1:* BODY[]` on a
+    /// large mailbox never holds more than [`FETCH_BUDGET`] of responses.
+    pub(super) fn start_fetch(
+        &mut self,
+        tag: Tag,
+        uid: bool,
+        set: &SequenceSet,
+        items: &FetchItems,
+    ) {
+        let Some(sel) = self.selected.as_mut() else {
+            self.conn
+                .complete(&tag, StatusKind::Bad, None, "no mailbox selected");
+            return;
+        };
+        if !uid && sel.view.out_of_range(set) {
+            self.conn.complete(
+                &tag,
+                StatusKind::Bad,
+                None,
+                "message sequence number out of range",
+            );
+            return;
+        }
+        let mut attrs = items.attributes();
+        if uid && !attrs.contains(&FetchAttribute::Uid) {
+            // RFC 3501 §6.4.8: UID FETCH always returns the UID.
+            attrs.insert(0, FetchAttribute::Uid);
+        }
+        let sets_seen = attrs.iter().any(|a| {
+            matches!(
+                a,
+                FetchAttribute::Rfc822
+                    | FetchAttribute::Rfc822Text
+                    | FetchAttribute::BodySection { peek: false, .. }
+            )
+        });
+        let may_set_seen =
+            sets_seen && !sel.view.is_read_only() && policy::fetch_may_set_seen(sel.rights);
+        let needs_raw = attrs.iter().any(|a| {
+            matches!(
+                a,
+                FetchAttribute::Body
+                    | FetchAttribute::BodyStructure
+                    | FetchAttribute::Rfc822
+                    | FetchAttribute::Rfc822Header
+                    | FetchAttribute::Rfc822Text
+                    | FetchAttribute::BodySection { .. }
+            )
+        });
+        let targets = sel.view.resolve(set, uid).into();
+        self.fetch_job = Some(FetchJob {
+            tag,
+            uid,
+            attrs,
+            may_set_seen,
+            needs_raw,
+            targets,
+        });
+        self.continue_fetch();
+    }
+
+    /// Answers the next messages of the FETCH in progress while queued
+    /// output is below [`FETCH_BUDGET`]; completes the tag after the last.
+    pub(super) fn continue_fetch(&mut self) {
+        while self.conn.pending_output() < FETCH_BUDGET {
+            let Some(job) = self.fetch_job.as_mut() else {
+                return;
+            };
+            let Some((seq, u)) = job.targets.pop_front() else {
+                let Some(job) = self.fetch_job.take() else {
+                    return;
+                };
+                // RFC 3501 §7.4.1: EXPUNGE may be sent during UID FETCH only.
+                self.send_changes(job.uid, true);
+                let text = if job.uid {
+                    "UID FETCH completed"
+                } else {
+                    "FETCH completed"
+                };
+                self.conn.complete(&job.tag, StatusKind::Ok, None, text);
+                return;
+            };
+            let (attrs, may_set_seen, needs_raw) =
+                (job.attrs.clone(), job.may_set_seen, job.needs_raw);
+            match self.fetch_one(seq, u, &attrs, may_set_seen, needs_raw) {
+                Ok(Some(data)) => self.conn.respond_data(data),
+                Ok(None) => {}
+                Err(Fail(kind, code, text)) => {
+                    if let Some(job) = self.fetch_job.take() {
+                        self.conn.complete(&job.tag, kind, code, &text);
+                    }
+                    return;
+                }
+            }
+        }
+    }
+
+    fn fetch_one(
+        &mut self,
+        seq: u32,
+        u: Uid,
+        attrs: &[FetchAttribute],
+        may_set_seen: bool,
+        needs_raw: bool,
+    ) -> Result<Option<Data>, Fail> {
+        let Some(sel) = self.selected.as_mut() else {
+            return Ok(None);
+        };
+        let mut flags_changed = false;
+        if may_set_seen {
+            if let Ok(Some(_)) = sel.view.mark_seen(u) {
+                flags_changed = true;
+            }
+        }
+        let Some(view) = sel.view.messages(&[seq]).into_iter().next() else {
+            return Ok(None);
+        };
+        let parsed = if needs_raw {
+            match sel.view.mailbox().raw(u) {
+                Ok(raw) => Some(Message::parse(&raw)),
+                // Expunged by another session meanwhile: RFC 3501 §7.4.1
+                // lets the server leave it out.
+                Err(_) => return Ok(None),
+            }
+        } else {
+            None
+        };
+        let mut out = Vec::with_capacity(attrs.len() + 1);
+        for a in attrs {
+            let item = match a {
+                FetchAttribute::Flags => FetchItem::Flags(view.flags.to_fetch_flags(view.recent)),
+                FetchAttribute::Uid => FetchItem::Uid(nz(u.get()).unwrap_or(NonZeroU32::MIN)),
+                FetchAttribute::InternalDate => FetchItem::InternalDate(view.internal_date),
+                FetchAttribute::Rfc822Size => {
+                    let size = sel.view.mailbox().rfc822_size(u).map_err(store_error)?;
+                    FetchItem::Rfc822Size(u32::try_from(size).unwrap_or(u32::MAX))
+                }
+                FetchAttribute::Envelope => {
+                    // Cached by the mailbox (memory and its index file).
+                    match sel.view.mailbox().envelope(u) {
+                        Ok(env) => FetchItem::Envelope(Box::new((*env).clone())),
+                        Err(_) => return Ok(None),
+                    }
+                }
+                FetchAttribute::Body => match &parsed {
+                    Some(m) => FetchItem::Body(Box::new(m.body_structure(false))),
+                    None => continue,
+                },
+                FetchAttribute::BodyStructure => match &parsed {
+                    Some(m) => FetchItem::BodyStructure(Box::new(m.body_structure(true))),
+                    None => continue,
+                },
+                FetchAttribute::Rfc822 => {
+                    FetchItem::Rfc822(parsed.as_ref().map(|m| m.bytes().to_vec()))
+                }
+                FetchAttribute::Rfc822Header => FetchItem::Rfc822Header(
+                    parsed
+                        .as_ref()
+                        .map(|m| whole_part(m, message::SectionText::Header)),
+                ),
+                FetchAttribute::Rfc822Text => FetchItem::Rfc822Text(
+                    parsed
+                        .as_ref()
+                        .map(|m| whole_part(m, message::SectionText::Text)),
+                ),
+                FetchAttribute::BodySection {
+                    section, partial, ..
+                } => {
+                    let Some(m) = &parsed else { continue };
+                    let bytes = m
+                        .section(&mailbox_section(section))
+                        .map(|c| c.into_owned())
+                        .unwrap_or_default();
+                    let (origin, data) = match partial {
+                        Some((o, len)) => {
+                            (Some(*o), message::partial(&bytes, *o, len.get()).to_vec())
+                        }
+                        None => (None, bytes),
+                    };
+                    FetchItem::BodySection {
+                        section: section.clone(),
+                        origin,
+                        data: Some(data),
+                    }
+                }
+            };
+            out.push(item);
+        }
+        if flags_changed && !attrs.contains(&FetchAttribute::Flags) {
+            // RFC 3501 §6.4.5: the \Seen change is reported.
+            out.push(FetchItem::Flags(view.flags.to_fetch_flags(view.recent)));
+        }
+        Ok(nz(seq).map(|seq| Data::Fetch { seq, items: out }))
+    }
+
+    pub(super) fn search(
+        &mut self,
+        uid: bool,
+        charset: Option<&str>,
+        key: &SearchKey,
+    ) -> CmdResult {
+        let sel = self.selected_mut()?;
+        let found = sel.view.search(charset, key).map_err(store_error)?;
+        let numbers: Vec<NonZeroU32> = found
+            .into_iter()
+            .filter_map(|(s, u)| nz(if uid { u.get() } else { s }))
+            .collect();
+        self.conn.respond_data(Data::Search(numbers));
+        ok(if uid {
+            "UID SEARCH completed"
+        } else {
+            "SEARCH completed"
+        })
+    }
+
+    pub(super) fn sort(
+        &mut self,
+        uid: bool,
+        criteria: &[SortCriterion],
+        charset: &str,
+        search: &SearchKey,
+    ) -> CmdResult {
+        postroom_sort::check_charset(charset).map_err(|_| bad_charset())?;
+        let mut keys = Vec::with_capacity(criteria.len());
+        for c in criteria {
+            let key = match c.key {
+                SortKey::Arrival => postroom_sort::SortKey::Arrival,
+                SortKey::Cc => postroom_sort::SortKey::Cc,
+                SortKey::Date => postroom_sort::SortKey::Date,
+                SortKey::From => postroom_sort::SortKey::From,
+                SortKey::Size => postroom_sort::SortKey::Size,
+                SortKey::Subject => postroom_sort::SortKey::Subject,
+                SortKey::To => postroom_sort::SortKey::To,
+                other => return Err(bad(format!("sort key {} is not supported", other.as_str()))),
+            };
+            keys.push(postroom_sort::SortCriterion {
+                key,
+                reverse: c.reverse,
+            });
+        }
+        let sel = self.selected_mut()?;
+        let found = sel
+            .view
+            .search(Some(charset), search)
+            .map_err(store_error)?;
+        let records = key_records(sel, &found);
+        let msgs: Vec<(u32, &KeyRecord)> = found
+            .iter()
+            .zip(&records)
+            .map(|((s, u), r)| (if uid { u.get() } else { *s }, &**r))
+            .collect();
+        let sorted = postroom_sort::sort(&msgs, &keys);
+        self.conn
+            .respond_data(Data::Sort(sorted.into_iter().filter_map(nz).collect()));
+        ok(if uid {
+            "UID SORT completed"
+        } else {
+            "SORT completed"
+        })
+    }
+
+    pub(super) fn thread(
+        &mut self,
+        uid: bool,
+        algorithm: &ThreadAlgorithm,
+        charset: &str,
+        search: &SearchKey,
+    ) -> CmdResult {
+        let algorithm = match algorithm {
+            ThreadAlgorithm::OrderedSubject => postroom_sort::ThreadAlgorithm::OrderedSubject,
+            ThreadAlgorithm::References => postroom_sort::ThreadAlgorithm::References,
+            ThreadAlgorithm::Other(a) => {
+                return Err(bad(format!("thread algorithm {a} is not supported")));
+            }
+        };
+        postroom_sort::check_charset(charset).map_err(|_| bad_charset())?;
+        let sel = self.selected_mut()?;
+        let found = sel
+            .view
+            .search(Some(charset), search)
+            .map_err(store_error)?;
+        let records = key_records(sel, &found);
+        let msgs: Vec<(u32, &KeyRecord)> = found
+            .iter()
+            .zip(&records)
+            .map(|((s, u), r)| (if uid { u.get() } else { *s }, &**r))
+            .collect();
+        let t = postroom_sort::thread(&msgs, algorithm);
+        self.conn.respond_data(Data::Thread(t));
+        ok(if uid {
+            "UID THREAD completed"
+        } else {
+            "THREAD completed"
+        })
+    }
+}
+
+/// The SORT/THREAD key records of the messages, from the mailbox's cache
+/// (built once per message and kept in its index file).
+fn key_records(sel: &Selected, found: &[(u32, Uid)]) -> Vec<Arc<KeyRecord>> {
+    found
+        .iter()
+        .map(|(seq, uid)| {
+            sel.view.mailbox().sort_key(*uid).unwrap_or_else(|_| {
+                // Expunged meanwhile: an empty record sorts first.
+                Arc::new(KeyRecord::from_raw(&RawMessage {
+                    number: *seq,
+                    ..Default::default()
+                }))
+            })
+        })
+        .collect()
+}
