@@ -8,6 +8,7 @@
 //! | module | crate | what it is |
 //! |---|---|---|
 //! | [`types`] | `postroom-types` | the shared vocabulary (UIDs, sequence sets, flags, mailbox names, ...) |
+//! | [`imap`] | `postroom-imap` | IMAP4rev1 codec: framer, parsers, encoders, sans-IO server and client connections |
 //! | [`access`] | `postroom-access` | ACL (RFC 4314, ACL2=UNION) and quota policy, `courierimapacl` and `maildirsize` formats |
 //! | [`pop3`] | `postroom-pop3` | the sans-IO POP3 codec, both directions, with streamed dot-stuffing |
 //! | [`sort`] | `postroom-sort` | RFC 5256 SORT and THREAD (ORDEREDSUBJECT, REFERENCES) over plain records |
@@ -24,6 +25,7 @@
 //! ```
 
 pub use postroom_access as access;
+pub use postroom_imap as imap;
 pub use postroom_pop3 as pop3;
 pub use postroom_server as server;
 pub use postroom_sort as sort;

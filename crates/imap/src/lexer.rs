@@ -1,0 +1,715 @@
+//! The lexical layer shared by the command and response parsers (RFC 3501
+//! §4, §9): a cursor over one complete message with the primitive
+//! productions. Every error carries the byte offset and what was expected.
+
+use std::borrow::Cow;
+use std::num::NonZeroU32;
+
+use chrono::{FixedOffset, NaiveDate, NaiveTime, TimeZone};
+
+use crate::error::ParseError;
+use crate::types::{
+    Flag, FlagFetch, FlagPerm, InternalDate, Keyword, MailboxName, SeqBound, SeqRange, SequenceSet,
+    decode_modified_utf7,
+};
+
+/// RFC 3501 §9 `ATOM-CHAR`: any CHAR except atom-specials.
+pub(crate) fn is_atom_char(b: u8) -> bool {
+    matches!(b, 0x21..=0x7e) && !matches!(b, b'(' | b')' | b'{' | b'%' | b'*' | b'"' | b'\\' | b']')
+}
+
+/// RFC 3501 §9 `ASTRING-CHAR = ATOM-CHAR / resp-specials`.
+pub(crate) fn is_astring_char(b: u8) -> bool {
+    is_atom_char(b) || b == b']'
+}
+
+/// RFC 3501 §9 `list-char = ATOM-CHAR / list-wildcards / resp-specials`.
+pub(crate) fn is_list_char(b: u8) -> bool {
+    is_astring_char(b) || b == b'%' || b == b'*'
+}
+
+/// RFC 3501 §9 `TEXT-CHAR`, restricted to 7 bits for quoted strings.
+pub(crate) fn is_quoted_char(b: u8) -> bool {
+    matches!(b, 0x01..=0x7f) && b != b'\r' && b != b'\n'
+}
+
+pub(crate) const MONTHS: [&str; 12] = [
+    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+];
+
+/// A cursor over one complete message.
+pub(crate) struct Cursor<'a> {
+    pub(crate) input: &'a [u8],
+    pub(crate) pos: usize,
+    /// Where the tag is in `input`, once read.
+    pub(crate) tag: Option<(usize, usize)>,
+    /// Whether `{n+}` literals are accepted (commands only).
+    pub(crate) non_sync_literals: bool,
+    /// Whether `text` may hold 8-bit (UTF-8) characters.
+    pub(crate) eight_bit_text: bool,
+}
+
+pub(crate) type PResult<T> = Result<T, ParseError>;
+
+impl<'a> Cursor<'a> {
+    pub(crate) fn new(input: &'a [u8]) -> Cursor<'a> {
+        Cursor {
+            input,
+            pos: 0,
+            tag: None,
+            non_sync_literals: false,
+            eight_bit_text: false,
+        }
+    }
+
+    pub(crate) fn err(&self, expected: &'static str) -> ParseError {
+        self.err_at(self.pos, expected)
+    }
+
+    pub(crate) fn err_at(&self, offset: usize, expected: &'static str) -> ParseError {
+        ParseError {
+            offset,
+            expected,
+            found: self.input.get(offset).copied(),
+            tag: self
+                .tag
+                .map(|(a, b)| String::from_utf8_lossy(&self.input[a..b]).into_owned()),
+        }
+    }
+
+    pub(crate) fn peek(&self) -> Option<u8> {
+        self.input.get(self.pos).copied()
+    }
+
+    pub(crate) fn peek_at(&self, n: usize) -> Option<u8> {
+        self.input.get(self.pos + n).copied()
+    }
+
+    pub(crate) fn eat(&mut self, b: u8) -> bool {
+        if self.peek() == Some(b) {
+            self.pos += 1;
+            true
+        } else {
+            false
+        }
+    }
+
+    pub(crate) fn expect(&mut self, b: u8, what: &'static str) -> PResult<()> {
+        if self.eat(b) {
+            Ok(())
+        } else {
+            Err(self.err(what))
+        }
+    }
+
+    pub(crate) fn sp(&mut self) -> PResult<()> {
+        self.expect(b' ', "SP")
+    }
+
+    /// The CRLF that ends the message; nothing may follow it.
+    pub(crate) fn crlf_end(&mut self) -> PResult<()> {
+        if self.input[self.pos..] == *b"\r\n" {
+            self.pos += 2;
+            Ok(())
+        } else if self.peek() == Some(b'\r') {
+            Err(self.err_at(self.pos + 1, "LF after CR"))
+        } else {
+            Err(self.err("CRLF"))
+        }
+    }
+
+    pub(crate) fn at_crlf(&self) -> bool {
+        self.input[self.pos..].starts_with(b"\r\n")
+    }
+
+    fn take_while(&mut self, pred: impl Fn(u8) -> bool) -> &'a [u8] {
+        let start = self.pos;
+        while self.pos < self.input.len() && pred(self.input[self.pos]) {
+            self.pos += 1;
+        }
+        &self.input[start..self.pos]
+    }
+
+    /// Bytes as ASCII text; only called on runs of ASCII characters.
+    fn ascii(bytes: &'a [u8]) -> &'a str {
+        // Every caller passes bytes matched by an ASCII-only predicate.
+        std::str::from_utf8(bytes).unwrap_or_default()
+    }
+
+    /// A run of letters, digits, `.` and `-`: command names, fetch items,
+    /// search keys and the like (compared case-insensitively by callers).
+    pub(crate) fn word(&mut self, what: &'static str) -> PResult<&'a str> {
+        let w = self.take_while(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-');
+        if w.is_empty() {
+            Err(self.err(what))
+        } else {
+            Ok(Self::ascii(w))
+        }
+    }
+
+    /// A [`Cursor::word`] upper-cased into a stack buffer (no allocation).
+    /// Words longer than the buffer come back empty, which matches no
+    /// keyword.
+    pub(crate) fn word_upper(&mut self, what: &'static str) -> PResult<Upper> {
+        let w = self.word(what)?;
+        let mut u = Upper {
+            buf: [0; 24],
+            len: 0,
+        };
+        if w.len() <= u.buf.len() {
+            u.buf[..w.len()].copy_from_slice(w.as_bytes());
+            u.buf[..w.len()].make_ascii_uppercase();
+            u.len = w.len();
+        }
+        Ok(u)
+    }
+
+    /// Whether the input continues with `kw` (case-insensitive) followed by
+    /// a byte that cannot continue a word; consumes it if so.
+    pub(crate) fn keyword(&mut self, kw: &str) -> bool {
+        let end = self.pos + kw.len();
+        if end <= self.input.len()
+            && self.input[self.pos..end].eq_ignore_ascii_case(kw.as_bytes())
+            && !self
+                .input
+                .get(end)
+                .is_some_and(|&b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
+        {
+            self.pos = end;
+            true
+        } else {
+            false
+        }
+    }
+
+    pub(crate) fn atom(&mut self) -> PResult<&'a str> {
+        let a = self.take_while(is_atom_char);
+        if a.is_empty() {
+            Err(self.err("atom"))
+        } else {
+            Ok(Self::ascii(a))
+        }
+    }
+
+    pub(crate) fn tag(&mut self) -> PResult<&'a str> {
+        let t = self.take_while(crate::framer::is_tag_char);
+        if t.is_empty() {
+            Err(self.err("tag"))
+        } else {
+            Ok(Self::ascii(t))
+        }
+    }
+
+    /// `number`: up to 4294967295 (RFC 3501 §9).
+    pub(crate) fn number(&mut self) -> PResult<u32> {
+        let start = self.pos;
+        let n = self.number64()?;
+        u32::try_from(n).map_err(|_| self.err_at(start, "number below 4294967296"))
+    }
+
+    /// `nz-number`.
+    pub(crate) fn nz_number(&mut self) -> PResult<NonZeroU32> {
+        let start = self.pos;
+        let n = self.number()?;
+        NonZeroU32::new(n).ok_or_else(|| self.err_at(start, "non-zero number"))
+    }
+
+    /// `number64` (RFC 9208): up to 2^63-1.
+    pub(crate) fn number64(&mut self) -> PResult<u64> {
+        let start = self.pos;
+        let digits = self.take_while(|b| b.is_ascii_digit());
+        if digits.is_empty() {
+            return Err(self.err("number"));
+        }
+        let mut n: u64 = 0;
+        for &d in digits {
+            n = n
+                .checked_mul(10)
+                .and_then(|n| n.checked_add(u64::from(d - b'0')))
+                .filter(|&n| n <= i64::MAX as u64)
+                .ok_or_else(|| self.err_at(start, "number below 2^63"))?;
+        }
+        Ok(n)
+    }
+
+    /// `quoted` (RFC 3501 §4.3): only `\"` and `\\` are escapes, 7-bit, no
+    /// CR or LF.
+    pub(crate) fn quoted(&mut self) -> PResult<Cow<'a, [u8]>> {
+        self.expect(b'"', "quoted string")?;
+        let start = self.pos;
+        // Fast path: no escapes.
+        while let Some(b) = self.peek() {
+            match b {
+                b'"' => {
+                    let s = &self.input[start..self.pos];
+                    self.pos += 1;
+                    return Ok(Cow::Borrowed(s));
+                }
+                b'\\' => break,
+                b if is_quoted_char(b) => self.pos += 1,
+                _ => return Err(self.err("7-bit text character or closing quote")),
+            }
+        }
+        let mut out = self.input[start..self.pos].to_vec();
+        loop {
+            match self.peek() {
+                Some(b'"') => {
+                    self.pos += 1;
+                    return Ok(Cow::Owned(out));
+                }
+                Some(b'\\') => {
+                    self.pos += 1;
+                    match self.peek() {
+                        Some(c @ (b'"' | b'\\')) => {
+                            out.push(c);
+                            self.pos += 1;
+                        }
+                        _ => return Err(self.err("'\"' or '\\' after backslash")),
+                    }
+                }
+                Some(b) if is_quoted_char(b) => {
+                    out.push(b);
+                    self.pos += 1;
+                }
+                _ => return Err(self.err("7-bit text character or closing quote")),
+            }
+        }
+    }
+
+    /// `literal` (RFC 3501 §4.3), or `{n+}` where allowed (RFC 7888).
+    pub(crate) fn literal(&mut self) -> PResult<&'a [u8]> {
+        let open = self.pos;
+        self.expect(b'{', "literal")?;
+        let start = self.pos;
+        let digits = self.take_while(|b| b.is_ascii_digit());
+        if digits.is_empty() {
+            return Err(self.err("literal length"));
+        }
+        let mut n: u64 = 0;
+        for &d in digits {
+            n = n
+                .checked_mul(10)
+                .and_then(|n| n.checked_add(u64::from(d - b'0')))
+                .filter(|&n| n <= u64::from(u32::MAX))
+                .ok_or_else(|| self.err_at(start, "literal length below 4294967296"))?;
+        }
+        if self.peek() == Some(b'+') {
+            if !self.non_sync_literals {
+                return Err(self.err("'}'"));
+            }
+            self.pos += 1;
+        }
+        self.expect(b'}', "'}'")?;
+        if !self.at_crlf() {
+            return Err(self.err("CRLF after literal length"));
+        }
+        self.pos += 2;
+        let len = usize::try_from(n).map_err(|_| self.err_at(open, "literal that fits memory"))?;
+        let end = self
+            .pos
+            .checked_add(len)
+            .filter(|&e| e <= self.input.len())
+            .ok_or_else(|| self.err_at(open, "literal data"))?;
+        let data = &self.input[self.pos..end];
+        // RFC 3501 §9 CHAR8 excludes NUL.
+        if data.contains(&0) {
+            let i = data.iter().position(|&b| b == 0).unwrap_or(0);
+            return Err(self.err_at(self.pos + i, "literal octet other than NUL"));
+        }
+        self.pos = end;
+        Ok(data)
+    }
+
+    /// `string = quoted / literal`.
+    pub(crate) fn string(&mut self) -> PResult<Cow<'a, [u8]>> {
+        match self.peek() {
+            Some(b'"') => self.quoted(),
+            Some(b'{') => self.literal().map(Cow::Borrowed),
+            _ => Err(self.err("string")),
+        }
+    }
+
+    /// `astring = 1*ASTRING-CHAR / string`.
+    pub(crate) fn astring(&mut self) -> PResult<Cow<'a, [u8]>> {
+        match self.peek() {
+            Some(b'"' | b'{') => self.string(),
+            _ => {
+                let a = self.take_while(is_astring_char);
+                if a.is_empty() {
+                    Err(self.err("atom, quoted string or literal"))
+                } else {
+                    Ok(Cow::Borrowed(a))
+                }
+            }
+        }
+    }
+
+    /// `nstring = string / nil`.
+    pub(crate) fn nstring(&mut self) -> PResult<Option<Cow<'a, [u8]>>> {
+        if self.keyword("NIL") {
+            Ok(None)
+        } else {
+            self.string().map(Some)
+        }
+    }
+
+    pub(crate) fn utf8(&self, start: usize, bytes: Cow<'a, [u8]>) -> PResult<String> {
+        match bytes {
+            Cow::Borrowed(b) => std::str::from_utf8(b)
+                .map(str::to_owned)
+                .map_err(|e| self.err_at(start + e.valid_up_to(), "UTF-8 text")),
+            Cow::Owned(v) => String::from_utf8(v).map_err(|_| self.err_at(start, "UTF-8 text")),
+        }
+    }
+
+    pub(crate) fn astring_utf8(&mut self) -> PResult<String> {
+        let start = self.pos;
+        let s = self.astring()?;
+        self.utf8(start, s)
+    }
+
+    pub(crate) fn string_utf8(&mut self) -> PResult<String> {
+        let start = self.pos;
+        let s = self.string()?;
+        self.utf8(start, s)
+    }
+
+    pub(crate) fn nstring_utf8(&mut self) -> PResult<Option<String>> {
+        let start = self.pos;
+        match self.nstring()? {
+            Some(s) => self.utf8(start, s).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    pub(crate) fn nstring_bytes(&mut self) -> PResult<Option<Vec<u8>>> {
+        Ok(self.nstring()?.map(Cow::into_owned))
+    }
+
+    /// `mailbox = "INBOX" / astring`, decoded from modified UTF-7 (RFC 3501
+    /// §5.1.3); any case of INBOX is INBOX (§9).
+    pub(crate) fn mailbox(&mut self) -> PResult<MailboxName> {
+        let start = self.pos;
+        let raw = self.astring_utf8()?;
+        // Printable ASCII without `&` stands for itself (RFC 3501 §5.1.3):
+        // no decoding needed.
+        if raw.bytes().all(|b| (0x20..0x7f).contains(&b) && b != b'&') {
+            return Ok(MailboxName::new(raw));
+        }
+        MailboxName::from_modified_utf7(&raw)
+            .map_err(|_| self.err_at(start, "mailbox name in modified UTF-7"))
+    }
+
+    /// `list-mailbox = 1*list-char / string`, decoded from modified UTF-7.
+    pub(crate) fn list_mailbox(&mut self) -> PResult<String> {
+        let start = self.pos;
+        let raw = match self.peek() {
+            Some(b'"' | b'{') => self.string_utf8()?,
+            _ => {
+                let a = self.take_while(is_list_char);
+                if a.is_empty() {
+                    return Err(self.err("list pattern"));
+                }
+                Self::ascii(a).to_owned()
+            }
+        };
+        decode_modified_utf7(&raw).map_err(|_| self.err_at(start, "pattern in modified UTF-7"))
+    }
+
+    /// `sequence-set` (RFC 3501 §9), or `$` (RFC 5182).
+    pub(crate) fn sequence_set(&mut self) -> PResult<SequenceSet> {
+        if self.eat(b'$') {
+            return Ok(SequenceSet::SearchResult);
+        }
+        let mut ranges = Vec::new();
+        loop {
+            let start = self.seq_bound()?;
+            let end = if self.eat(b':') {
+                self.seq_bound()?
+            } else {
+                start
+            };
+            ranges.push(SeqRange { start, end });
+            if !self.eat(b',') {
+                break;
+            }
+        }
+        Ok(SequenceSet::Ranges(ranges))
+    }
+
+    fn seq_bound(&mut self) -> PResult<SeqBound> {
+        if self.eat(b'*') {
+            Ok(SeqBound::Star)
+        } else if self.peek().is_some_and(|b| b.is_ascii_digit()) {
+            self.nz_number().map(SeqBound::Number)
+        } else {
+            Err(self.err("sequence number or '*'"))
+        }
+    }
+
+    /// A `flag` (RFC 3501 §9); `\Recent` is refused (§2.3.2: not storable)
+    /// unless `fetch` is set, and `\*` only with `perm`.
+    fn flag_any(&mut self) -> PResult<FlagAny> {
+        let start = self.pos;
+        if self.eat(b'\\') {
+            if self.eat(b'*') {
+                return Ok(FlagAny::AnyKeyword);
+            }
+            let a = self.atom()?;
+            let f = if a.eq_ignore_ascii_case("Answered") {
+                Flag::Answered
+            } else if a.eq_ignore_ascii_case("Flagged") {
+                Flag::Flagged
+            } else if a.eq_ignore_ascii_case("Deleted") {
+                Flag::Deleted
+            } else if a.eq_ignore_ascii_case("Seen") {
+                Flag::Seen
+            } else if a.eq_ignore_ascii_case("Draft") {
+                Flag::Draft
+            } else if a.eq_ignore_ascii_case("Recent") {
+                return Ok(FlagAny::Recent);
+            } else {
+                Flag::Extension(a.to_owned())
+            };
+            Ok(FlagAny::Flag(f))
+        } else {
+            let a = self.atom()?;
+            Keyword::new(a)
+                .map(|k| FlagAny::Flag(Flag::Keyword(k)))
+                .map_err(|_| self.err_at(start, "flag keyword"))
+        }
+    }
+
+    /// `flag`: no `\Recent`, no `\*`.
+    pub(crate) fn flag(&mut self) -> PResult<Flag> {
+        let start = self.pos;
+        match self.flag_any()? {
+            FlagAny::Flag(f) => Ok(f),
+            FlagAny::Recent => Err(self.err_at(start, "storable flag (\\Recent is not)")),
+            FlagAny::AnyKeyword => Err(self.err_at(start, "flag")),
+        }
+    }
+
+    /// `flag-fetch = flag / "\Recent"`.
+    pub(crate) fn flag_fetch(&mut self) -> PResult<FlagFetch> {
+        let start = self.pos;
+        match self.flag_any()? {
+            FlagAny::Flag(f) => Ok(FlagFetch::Flag(f)),
+            FlagAny::Recent => Ok(FlagFetch::Recent),
+            FlagAny::AnyKeyword => Err(self.err_at(start, "flag")),
+        }
+    }
+
+    /// `flag-perm = flag / "\*"`.
+    pub(crate) fn flag_perm(&mut self) -> PResult<FlagPerm> {
+        let start = self.pos;
+        match self.flag_any()? {
+            FlagAny::Flag(f) => Ok(FlagPerm::Flag(f)),
+            FlagAny::AnyKeyword => Ok(FlagPerm::AnyKeyword),
+            FlagAny::Recent => Err(self.err_at(start, "flag")),
+        }
+    }
+
+    /// A parenthesised, space-separated list of `item`s; `allow_empty` says
+    /// whether `()` is valid.
+    pub(crate) fn paren_list<T>(
+        &mut self,
+        allow_empty: bool,
+        mut item: impl FnMut(&mut Self) -> PResult<T>,
+    ) -> PResult<Vec<T>> {
+        self.expect(b'(', "'('")?;
+        let mut out = Vec::new();
+        if self.eat(b')') {
+            if allow_empty {
+                return Ok(out);
+            }
+            return Err(self.err_at(self.pos - 1, "list item"));
+        }
+        loop {
+            out.push(item(self)?);
+            if self.eat(b')') {
+                return Ok(out);
+            }
+            self.sp()?;
+        }
+    }
+
+    /// `date = date-text / DQUOTE date-text DQUOTE` (RFC 3501 §9).
+    pub(crate) fn date(&mut self) -> PResult<NaiveDate> {
+        let quoted = self.eat(b'"');
+        let d = self.date_text()?;
+        if quoted {
+            self.expect(b'"', "closing quote")?;
+        }
+        Ok(d)
+    }
+
+    fn date_text(&mut self) -> PResult<NaiveDate> {
+        let start = self.pos;
+        let day = self.take_while(|b| b.is_ascii_digit());
+        if day.is_empty() || day.len() > 2 {
+            return Err(self.err_at(start, "1 or 2 digit day"));
+        }
+        let day = u32::from(day[0] - b'0') * if day.len() == 2 { 10 } else { 1 }
+            + if day.len() == 2 {
+                u32::from(day[1] - b'0')
+            } else {
+                0
+            };
+        self.expect(b'-', "'-'")?;
+        let month = self.month()?;
+        self.expect(b'-', "'-'")?;
+        let year = self.digits(4, "4-digit year")?;
+        NaiveDate::from_ymd_opt(year as i32, month, day)
+            .ok_or_else(|| self.err_at(start, "existing calendar date"))
+    }
+
+    fn month(&mut self) -> PResult<u32> {
+        let start = self.pos;
+        let m = self.input.get(self.pos..self.pos + 3).unwrap_or_default();
+        for (i, name) in MONTHS.iter().enumerate() {
+            if m.eq_ignore_ascii_case(name.as_bytes()) {
+                self.pos += 3;
+                return Ok(i as u32 + 1);
+            }
+        }
+        Err(self.err_at(start, "3-letter month name"))
+    }
+
+    fn digits(&mut self, n: usize, what: &'static str) -> PResult<u32> {
+        let d = self.input.get(self.pos..self.pos + n).unwrap_or_default();
+        if d.len() != n || !d.iter().all(u8::is_ascii_digit) {
+            return Err(self.err(what));
+        }
+        self.pos += n;
+        Ok(d.iter().fold(0, |acc, &b| acc * 10 + u32::from(b - b'0')))
+    }
+
+    /// `date-time` (RFC 3501 §9): quoted, day space-padded or 2 digits.
+    pub(crate) fn date_time(&mut self) -> PResult<InternalDate> {
+        let start = self.pos;
+        self.expect(b'"', "quoted date-time")?;
+        let day = if self.eat(b' ') {
+            self.digits(1, "day digit")?
+        } else {
+            self.digits(2, "2-digit or space-padded day")?
+        };
+        self.expect(b'-', "'-'")?;
+        let month = self.month()?;
+        self.expect(b'-', "'-'")?;
+        let year = self.digits(4, "4-digit year")?;
+        self.sp()?;
+        let h = self.digits(2, "hours")?;
+        self.expect(b':', "':'")?;
+        let m = self.digits(2, "minutes")?;
+        self.expect(b':', "':'")?;
+        let s = self.digits(2, "seconds")?;
+        self.sp()?;
+        let sign = match self.peek() {
+            Some(b'+') => 1,
+            Some(b'-') => -1,
+            _ => return Err(self.err("zone sign")),
+        };
+        self.pos += 1;
+        let zone = self.digits(4, "4-digit zone")?;
+        self.expect(b'"', "closing quote")?;
+        let offset_secs = sign * ((zone / 100) * 3600 + (zone % 100) * 60) as i32;
+        let date = NaiveDate::from_ymd_opt(year as i32, month, day);
+        let time = NaiveTime::from_hms_opt(h, m, s);
+        let offset = FixedOffset::east_opt(offset_secs);
+        match (date, time, offset) {
+            (Some(d), Some(t), Some(o)) => match o.from_local_datetime(&d.and_time(t)) {
+                chrono::LocalResult::Single(dt) => Ok(InternalDate::from(dt)),
+                _ => Err(self.err_at(start, "valid date-time")),
+            },
+            _ => Err(self.err_at(start, "valid date-time")),
+        }
+    }
+
+    /// The rest of the line up to CRLF as text (`text = 1*TEXT-CHAR`; may be
+    /// empty where callers allow).
+    pub(crate) fn text(&mut self) -> PResult<String> {
+        self.text_until(0)
+    }
+
+    /// Text up to CR, LF, NUL or `stop`; 7-bit unless `eight_bit_text`
+    /// (RFC 3501 §9: TEXT-CHAR is a 7-bit CHAR).
+    pub(crate) fn text_until(&mut self, stop: u8) -> PResult<String> {
+        let start = self.pos;
+        let eight_bit = self.eight_bit_text;
+        let t = self.take_while(|b| {
+            b != b'\r' && b != b'\n' && b != 0 && b != stop && (eight_bit || b < 0x80)
+        });
+        if self.peek().is_some_and(|b| b >= 0x80) {
+            return Err(self.err("7-bit text"));
+        }
+        self.utf8(start, Cow::Borrowed(t))
+    }
+}
+
+/// An upper-cased word in a stack buffer.
+pub(crate) struct Upper {
+    buf: [u8; 24],
+    len: usize,
+}
+
+impl Upper {
+    pub(crate) fn as_str(&self) -> &str {
+        // Only ASCII letters, digits, '.' and '-' are copied in.
+        std::str::from_utf8(&self.buf[..self.len]).unwrap_or_default()
+    }
+}
+
+enum FlagAny {
+    Flag(Flag),
+    Recent,
+    AnyKeyword,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoted_escapes() {
+        let mut c = Cursor::new(b"\"a\\\"b\"");
+        assert_eq!(&*c.quoted().unwrap(), b"a\"b");
+        let mut c = Cursor::new(b"\"a\\b\"");
+        let e = c.quoted().unwrap_err();
+        assert_eq!(e.offset, 3);
+        let mut c = Cursor::new(b"\"caf\xc3\xa9\"");
+        assert!(c.quoted().is_err());
+    }
+
+    #[test]
+    fn numbers() {
+        assert_eq!(Cursor::new(b"4294967295").number().unwrap(), u32::MAX);
+        let e = Cursor::new(b"4294967296").number().unwrap_err();
+        assert_eq!(e.offset, 0);
+        assert!(Cursor::new(b"0").nz_number().is_err());
+    }
+
+    #[test]
+    fn sequence_sets() {
+        let mut c = Cursor::new(b"1:3,7,*:4 ");
+        let s = c.sequence_set().unwrap();
+        let SequenceSet::Ranges(r) = s else { panic!() };
+        assert_eq!(r.len(), 3);
+        assert!(Cursor::new(b"1,,2").sequence_set().is_err());
+        assert!(Cursor::new(b"1, ").sequence_set().is_err());
+    }
+
+    #[test]
+    fn dates() {
+        let d = Cursor::new(b"1-jan-2024").date().unwrap();
+        assert_eq!(d, NaiveDate::from_ymd_opt(2024, 1, 1).unwrap());
+        assert!(Cursor::new(b"1-January-2024 ").date().is_err());
+        let mut c = Cursor::new(b"\" 1-Jan-2024 10:00:00 +0000\"");
+        c.date_time().unwrap();
+        assert!(
+            Cursor::new(b"\"1-Jan-2024 10:00:00 +0000\"")
+                .date_time()
+                .is_err()
+        );
+    }
+}
