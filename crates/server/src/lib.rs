@@ -9,6 +9,10 @@
 //!   `ARGON2I`) and a [`users::StoredPassword::hash`] for new users
 //!   (ARGON2ID by default). Parsing and verification perform no I/O;
 //!   [`users::load`] and [`users::append_user`] are thin file helpers.
+//! - [`pop3`]: the POP3 service, a sans-IO [`pop3::Session`] that joins the
+//!   `postroom-pop3` codec, the user database and the INBOX of a
+//!   `postroom-mailbox` store (USER/PASS, APOP, SASL PLAIN/LOGIN, STLS,
+//!   CAPA, the TRANSACTION commands, UPDATE, `[IN-USE]`, autologout).
 //! - `net` (feature **`tokio`**, off by default): the only part that touches
 //!   sockets, clocks and TLS. A transport-neutral `Protocol` trait that a
 //!   sans-IO session implements; `drive`, the loop that moves bytes between
@@ -43,12 +47,12 @@
 //!   when the file is read, naming the line.
 //! - The failed-login delay is per connection; the limits count connections
 //!   of one process.
-//! - The IMAP and POP3 sessions that join the codecs and the mailbox store
-//!   are not part of this crate yet.
+//! - The IMAP session is not part of this crate yet.
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 #[cfg(feature = "tokio")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 pub mod net;
+pub mod pop3;
 pub mod users;

@@ -4,7 +4,7 @@ use crate::address::first_mailbox;
 use crate::casemap::casemap;
 use crate::date::parse_date;
 use crate::error::KeyRecordError;
-use crate::msgid::{MessageId, first_message_id, parse_message_ids};
+use crate::msgid::{MessageId, first_message_id, hash_bytes, parse_message_ids};
 use crate::subject::base_subject;
 
 /// What SORT and THREAD need to know about one message, as stored: its
@@ -45,6 +45,8 @@ pub struct RawMessage<'a> {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct KeyRecord {
     subject: Box<[u8]>,
+    /// `hash_bytes(subject)`, derived (not serialised).
+    subject_hash: u64,
     reply: bool,
     sent_date: i64,
     internal_date: i64,
@@ -71,8 +73,10 @@ impl KeyRecord {
             references.extend(raw.in_reply_to.and_then(first_message_id));
         }
         let address = |v: Option<&[u8]>| casemap(&first_mailbox(v.unwrap_or_default())).into();
+        let subject: Box<[u8]> = casemap(&base.text).into();
         KeyRecord {
-            subject: casemap(&base.text).into(),
+            subject_hash: hash_bytes(&subject),
+            subject,
             reply: base.is_reply_or_forward,
             // RFC 5256 §2.2: INTERNALDATE when the Date cannot be determined.
             sent_date: raw.date.and_then(parse_date).unwrap_or(raw.internal_date),
@@ -89,6 +93,11 @@ impl KeyRecord {
     /// The base subject (RFC 5256 §2.1), prepared for i;unicode-casemap.
     pub fn subject(&self) -> &[u8] {
         &self.subject
+    }
+
+    /// A stable 64-bit hash of [`KeyRecord::subject`].
+    pub fn subject_hash(&self) -> u64 {
+        self.subject_hash
     }
 
     /// Whether base subject extraction found a reply or forward.
@@ -194,7 +203,7 @@ impl KeyRecord {
         let sent_date = unzigzag(r.varint()?);
         let internal_date = unzigzag(r.varint()?);
         let size = r.varint()?;
-        let subject = r.bytes()?.into();
+        let subject: Box<[u8]> = r.bytes()?.into();
         let from = r.bytes()?.into();
         let to = r.bytes()?.into();
         let cc = r.bytes()?.into();
@@ -220,6 +229,7 @@ impl KeyRecord {
             return Err(KeyRecordError::TrailingBytes { offset: r.i });
         }
         Ok(KeyRecord {
+            subject_hash: hash_bytes(&subject),
             subject,
             reply: flags & 1 != 0,
             sent_date,

@@ -84,35 +84,100 @@ pub fn check_charset(charset: &str) -> Result<(), SortError> {
 /// assert_eq!(sort(&msgs, &[SortCriterion::desc(SortKey::Size)]), [1, 3, 2]);
 /// ```
 pub fn sort(messages: &[(u32, &KeyRecord)], criteria: &[SortCriterion]) -> Vec<u32> {
-    // Sort a compact array: the first criterion as a 64-bit prefix (exact
-    // for numbers, the first 8 bytes for strings) plus the index, so most
-    // comparisons touch neither the records nor the strings.
-    let first = criteria.first().copied();
-    let mut items: Vec<(u64, u32)> = messages
+    sorted_indices(messages, criteria)
+        .into_iter()
+        .map(|i| messages[i as usize].0)
+        .collect()
+}
+
+/// Words of sort key kept inline per message.
+const WORDS: usize = 6;
+
+/// Indices into `messages` in the order of [`sort`].
+///
+/// Each message gets an inline key of [`WORDS`] 64-bit words that encodes
+/// the criteria as far as they fit, so that comparing keys never contradicts
+/// the full comparison; only messages whose inline keys are equal are
+/// compared through their records. That keeps the sort cache-friendly.
+pub(crate) fn sorted_indices(
+    messages: &[(u32, &KeyRecord)],
+    criteria: &[SortCriterion],
+) -> Vec<u32> {
+    let mut items: Vec<([u64; WORDS], u32, u32)> = messages
         .iter()
         .enumerate()
-        .map(|(i, (_, k))| (first.map_or(0, |c| prefix(c, k)), i as u32))
+        .map(|(i, &(n, k))| (inline_key(criteria, k), n, i as u32))
         .collect();
-    let rest = if criteria.is_empty() {
-        criteria
-    } else {
-        &criteria[1..]
-    };
-    items.sort_unstable_by(|&(pa, ia), &(pb, ib)| {
-        let (na, ka) = messages[ia as usize];
-        let (nb, kb) = messages[ib as usize];
-        pa.cmp(&pb)
-            .then_with(|| match first {
-                Some(c) if c.key.is_string() => directed(c, compare_key(c.key, ka, kb)),
-                _ => Ordering::Equal,
-            })
-            .then_with(|| compare(rest, ka, kb))
-            .then(na.cmp(&nb))
+    items.sort_unstable_by(|a, b| {
+        a.0.cmp(&b.0)
+            .then_with(|| compare(criteria, messages[a.2 as usize].1, messages[b.2 as usize].1))
+            .then(a.1.cmp(&b.1))
     });
-    items
-        .into_iter()
-        .map(|(_, i)| messages[i as usize].0)
-        .collect()
+    items.into_iter().map(|(_, _, i)| i).collect()
+}
+
+/// Encodes the criteria into words, in order, while they fit. A number takes
+/// one word. A string takes its first bytes (zero-padded) and then a word
+/// holding its length capped at one more than the prefix, so that equal
+/// words mean equal strings unless both are longer than the prefix; after
+/// such a long string nothing more is encoded (the rest is left to the full
+/// comparison). `REVERSE` inverts the criterion's words.
+fn inline_key(criteria: &[SortCriterion], k: &KeyRecord) -> [u64; WORDS] {
+    let mut w = [0u64; WORDS];
+    let mut at = 0;
+    for &c in criteria {
+        let start = at;
+        let mut exhausted = false;
+        let bytes = match c.key {
+            SortKey::Arrival => {
+                w[at] = (k.internal_date() as u64) ^ (1 << 63);
+                at += 1;
+                None
+            }
+            SortKey::Date => {
+                w[at] = (k.sent_date() as u64) ^ (1 << 63);
+                at += 1;
+                None
+            }
+            SortKey::Size => {
+                w[at] = k.size();
+                at += 1;
+                None
+            }
+            SortKey::Cc => Some(k.cc()),
+            SortKey::From => Some(k.from()),
+            SortKey::Subject => Some(k.subject()),
+            SortKey::To => Some(k.to()),
+        };
+        if let Some(s) = bytes {
+            // At least one prefix word and the length word.
+            if WORDS - at < 2 {
+                break;
+            }
+            // Three words (24 bytes) of prefix cover most subjects and
+            // local parts while leaving room for a following key.
+            let prefix_words = (WORDS - at - 1).min(3);
+            let cap = prefix_words * 8;
+            for (j, chunk) in s[..s.len().min(cap)].chunks(8).enumerate() {
+                let mut b = [0u8; 8];
+                b[..chunk.len()].copy_from_slice(chunk);
+                w[at + j] = u64::from_be_bytes(b);
+            }
+            at += prefix_words;
+            w[at] = s.len().min(cap + 1) as u64;
+            at += 1;
+            exhausted = s.len() > cap;
+        }
+        if c.reverse {
+            for x in &mut w[start..at] {
+                *x = !*x;
+            }
+        }
+        if exhausted || at >= WORDS {
+            break;
+        }
+    }
+    w
 }
 
 /// Compares two records by the criteria (without the final number tie-break).
@@ -130,15 +195,6 @@ fn directed(c: SortCriterion, o: Ordering) -> Ordering {
     if c.reverse { o.reverse() } else { o }
 }
 
-impl SortKey {
-    fn is_string(self) -> bool {
-        matches!(
-            self,
-            SortKey::Cc | SortKey::From | SortKey::Subject | SortKey::To
-        )
-    }
-}
-
 fn compare_key(key: SortKey, a: &KeyRecord, b: &KeyRecord) -> Ordering {
     match key {
         SortKey::Arrival => a.internal_date().cmp(&b.internal_date()),
@@ -149,28 +205,6 @@ fn compare_key(key: SortKey, a: &KeyRecord, b: &KeyRecord) -> Ordering {
         SortKey::Subject => a.subject().cmp(b.subject()),
         SortKey::To => a.to().cmp(b.to()),
     }
-}
-
-/// A 64-bit value whose order is the criterion's order (direction included)
-/// as far as it goes; equal prefixes fall back to the full comparison.
-fn prefix(c: SortCriterion, k: &KeyRecord) -> u64 {
-    let v = match c.key {
-        SortKey::Arrival => (k.internal_date() as u64) ^ (1 << 63),
-        SortKey::Date => (k.sent_date() as u64) ^ (1 << 63),
-        SortKey::Size => k.size(),
-        SortKey::Cc => string_prefix(k.cc()),
-        SortKey::From => string_prefix(k.from()),
-        SortKey::Subject => string_prefix(k.subject()),
-        SortKey::To => string_prefix(k.to()),
-    };
-    if c.reverse { !v } else { v }
-}
-
-fn string_prefix(s: &[u8]) -> u64 {
-    let mut w = [0u8; 8];
-    let n = s.len().min(8);
-    w[..n].copy_from_slice(&s[..n]);
-    u64::from_be_bytes(w)
 }
 
 #[cfg(test)]
@@ -192,9 +226,8 @@ mod tests {
     }
 
     #[test]
-    fn string_prefix_consistent_with_bytes() {
-        // Prefix order never contradicts byte order.
-        let words: &[&[u8]] = &[
+    fn inline_keys_never_contradict_full_order() {
+        let subjects: &[&[u8]] = &[
             b"",
             b"\0",
             b"A",
@@ -203,12 +236,54 @@ mod tests {
             b"ABCDEFGH",
             b"ABCDEFGHI",
             b"ABCDEFGH\0",
+            b"ABCDEFGHIJKLMNOPQRSTUVWX",
+            b"ABCDEFGHIJKLMNOPQRSTUVWX\0",
+            b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789",
+            b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456788",
+            b"ABCDEFGHIJKLMNOPQRSTUVWXYZ012345678",
         ];
-        for a in words {
-            for b in words {
-                let (pa, pb) = (string_prefix(a), string_prefix(b));
-                if pa != pb {
-                    assert_eq!(pa.cmp(&pb), a.cmp(b));
+        let records: Vec<KeyRecord> = subjects
+            .iter()
+            .flat_map(|s| {
+                [0i64, 5].map(|d| {
+                    KeyRecord::from_raw(&RawMessage {
+                        subject: Some(s),
+                        from: Some(s),
+                        internal_date: d,
+                        size: d as u64,
+                        ..Default::default()
+                    })
+                })
+            })
+            .collect();
+        use SortKey::*;
+        let programs: Vec<Vec<SortCriterion>> = vec![
+            vec![SortCriterion::asc(Subject), SortCriterion::asc(Date)],
+            vec![SortCriterion::desc(Subject), SortCriterion::asc(Size)],
+            vec![
+                SortCriterion::asc(Size),
+                SortCriterion::desc(From),
+                SortCriterion::asc(Subject),
+            ],
+            vec![
+                SortCriterion::asc(From),
+                SortCriterion::asc(Subject),
+                SortCriterion::desc(Arrival),
+            ],
+            vec![
+                SortCriterion::desc(Arrival),
+                SortCriterion::asc(Date),
+                SortCriterion::asc(Size),
+                SortCriterion::asc(From),
+            ],
+        ];
+        for p in &programs {
+            for a in &records {
+                for b in &records {
+                    let (ka, kb) = (inline_key(p, a), inline_key(p, b));
+                    if ka != kb {
+                        assert_eq!(ka.cmp(&kb), compare(p, a, b), "{p:?}");
+                    }
                 }
             }
         }

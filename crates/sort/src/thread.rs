@@ -3,14 +3,11 @@
 //! Both work on arrays indexed by message and container, with explicit
 //! stacks instead of recursion, so input cannot deepen the call stack.
 
-use std::collections::HashMap;
-use std::collections::hash_map::Entry;
-use std::hash::{BuildHasherDefault, Hash, Hasher};
-
 use postroom_types::Thread;
 
 use crate::msgid::MessageId;
 use crate::record::KeyRecord;
+use crate::sort::{SortCriterion, SortKey, sorted_indices};
 
 /// A THREAD algorithm (RFC 5256 §3).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -85,32 +82,30 @@ fn prepare<'a>(messages: &[(u32, &'a KeyRecord)]) -> Prepared<'a> {
 /// is the parent of all the others. Ties go to the lower number. Messages
 /// with an empty base subject form one thread, as in Dovecot and Cyrus.
 pub fn thread_ordered_subject(messages: &[(u32, &KeyRecord)]) -> Thread {
-    let p = prepare(messages);
-    let mut order: Vec<u32> = (0..p.msgs.len() as u32).collect();
-    order.sort_unstable_by(|&a, &b| {
-        p.msgs[a as usize]
-            .1
-            .subject()
-            .cmp(p.msgs[b as usize].1.subject())
-            .then(p.rank[a as usize].cmp(&p.rank[b as usize]))
-    });
-    // Groups of equal subject, as ranges of `order`.
-    let mut groups: Vec<(u32, usize, usize)> = Vec::new();
+    // (base subject, sent date, number): the order of SORT (SUBJECT DATE).
+    let program = [
+        SortCriterion::asc(SortKey::Subject),
+        SortCriterion::asc(SortKey::Date),
+    ];
+    let order = sorted_indices(messages, &program);
+    let subject = |i: u32| messages[i as usize].1.subject();
+    // Groups of equal subject, as ranges of `order`, keyed by the sent date
+    // and number of their first message.
+    let mut groups: Vec<((i64, u32), usize, usize)> = Vec::new();
     let mut start = 0;
     for i in 1..=order.len() {
-        let split = i == order.len()
-            || p.msgs[order[i] as usize].1.subject() != p.msgs[order[start] as usize].1.subject();
-        if split {
-            groups.push((p.rank[order[start] as usize], start, i));
+        if i == order.len() || subject(order[i]) != subject(order[start]) {
+            let (n, k) = messages[order[start] as usize];
+            groups.push(((k.sent_date(), n), start, i));
             start = i;
         }
     }
     groups.sort_unstable_by_key(|g| g.0);
     let mut t = Thread::new();
     for (_, start, end) in groups {
-        let root = t.add_root(p.msgs[order[start] as usize].0);
+        let root = t.add_root(messages[order[start] as usize].0);
         for &m in &order[start + 1..end] {
-            t.add_child(root, p.msgs[m as usize].0);
+            t.add_child(root, messages[m as usize].0);
         }
     }
     t
@@ -132,47 +127,52 @@ pub fn thread_ordered_subject(messages: &[(u32, &KeyRecord)]) -> Thread {
 /// 6. sort every set of siblings by sent date.
 ///
 /// Messages not in `messages` (not matched by the search) are treated as
-/// absent. Linking uses an ancestor walk with path compression for the loop
-/// test, so long chains and huge References headers stay near linear.
+/// absent.
+///
+/// Cost: the loop test of step 1 walks up from the proposed parent with
+/// path compression, so long chains in any arrival order, huge References
+/// headers, loops and duplicate ids stay near linear. Breaking a link in
+/// step 1.B (a message whose own last reference disagrees with what an
+/// earlier message said about it) resets the compressed paths; an input
+/// crafted to force that for every message over a deep chain costs
+/// O(messages × depth).
 pub fn thread_references(messages: &[(u32, &KeyRecord)]) -> Thread {
     let p = prepare(messages);
     let n = p.msgs.len();
     let mut links = Links::with_capacity(n);
-    let mut ids: HashMap<IdKey<'_>, u32, BuildHasherDefault<IdHasher>> =
-        HashMap::with_capacity_and_hasher(n, BuildHasherDefault::default());
+    let mut ids = IdTable::with_capacity(n + n / 8);
     let mut container_of = Vec::with_capacity(n);
 
     // Step 1, in ascending number order.
     for (i, (_, key)) in p.msgs.iter().enumerate() {
         let i = i as u32;
         let c = match key.message_id() {
-            Some(id) => match ids.entry(IdKey(id)) {
-                Entry::Occupied(e) => {
-                    let c = *e.get();
-                    if links.msg[c as usize] == NONE {
-                        links.msg[c as usize] = i;
-                        c
-                    } else {
-                        // Duplicate: the earlier message keeps the id.
-                        links.add(i)
-                    }
+            Some(id) => {
+                let (c, inserted) = ids.get_or_insert(id, &mut links, i);
+                if inserted {
+                    c
+                } else if links.c[c as usize].msg == NONE {
+                    links.c[c as usize].msg = i;
+                    c
+                } else {
+                    // Duplicate: the earlier message keeps the id.
+                    links.add(i)
                 }
-                Entry::Vacant(e) => *e.insert(links.add(i)),
-            },
+            }
             None => links.add(i),
         };
         container_of.push(c);
         // 1.A: chain the references.
         let mut prev = NONE;
         for r in key.references() {
-            let rc = *ids.entry(IdKey(r)).or_insert_with(|| links.add(NONE));
-            if prev != NONE && links.parent[rc as usize] == NONE && !links.would_loop(prev, rc) {
+            let (rc, _) = ids.get_or_insert(r, &mut links, NONE);
+            if prev != NONE && links.c[rc as usize].parent == NONE && !links.would_loop(prev, rc) {
                 links.link(prev, rc);
             }
             prev = rc;
         }
         // 1.B: the last reference is the parent; an older link is broken.
-        let old = links.parent[c as usize];
+        let old = links.c[c as usize].parent;
         if old != prev {
             if old != NONE {
                 links.unlink(c);
@@ -187,7 +187,7 @@ pub fn thread_references(messages: &[(u32, &KeyRecord)]) -> Thread {
     // Steps 2 and 3. For every container, `up` is its parent if that is a
     // message or a top-level container, else the parent's `up`: the node
     // it hangs from once non-top-level dummies are gone.
-    let m = links.parent.len();
+    let m = links.c.len();
     let up = nearest_kept_ancestors(&links);
 
     let mut tree = Tree {
@@ -201,8 +201,8 @@ pub fn thread_references(messages: &[(u32, &KeyRecord)]) -> Thread {
         let u = up[container_of[i as usize] as usize];
         if u == NONE {
             roots.push(i);
-        } else if links.msg[u as usize] != NONE {
-            tree.parent[i as usize] = links.msg[u as usize];
+        } else if links.c[u as usize].msg != NONE {
+            tree.parent[i as usize] = links.c[u as usize].msg;
         } else {
             let s = &mut slot[u as usize];
             if *s == NONE {
@@ -300,85 +300,147 @@ pub fn thread_references(messages: &[(u32, &KeyRecord)]) -> Thread {
 fn merge_by_subject(p: &Prepared<'_>, tree: &mut Tree, roots: &mut [u32]) {
     let n32 = p.msgs.len() as u32;
     let is_dummy = |node: u32| node >= n32;
-    let is_reply = |node: u32| node < n32 && p.msgs[node as usize].1.is_reply_or_forward();
-    let subject = |tree: &Tree, node: u32| thread_subject(p, tree, node);
+    // The thread subject, its hash and the reply flag of each top-level
+    // position, read once: a position keeps its subject when a new dummy
+    // takes it over (the dummy's first child has that subject).
+    let info: Vec<(SubjectKey<'_>, bool)> = roots
+        .iter()
+        .map(|&r| {
+            let reply = r < n32 && p.msgs[r as usize].1.is_reply_or_forward();
+            (thread_subject(p, tree, r), reply)
+        })
+        .collect();
+    // Reply flag of whatever is at a position now (a dummy is no reply).
+    let is_reply = |roots: &[u32], at: usize| !is_dummy(roots[at]) && info[at].1;
 
-    // 5.A, 5.B
-    let mut table: HashMap<&[u8], u32> = HashMap::new();
-    for &r in roots.iter() {
-        let s = subject(tree, r);
-        if s.is_empty() {
+    // 5.A, 5.B: subject -> position in `roots`.
+    let mut table = SubjectTable::with_capacity(roots.len());
+    for at in 0..roots.len() {
+        let s = info[at].0;
+        if s.0.is_empty() {
             continue;
         }
-        match table.entry(s) {
-            Entry::Vacant(e) => {
-                e.insert(r);
-            }
-            Entry::Occupied(mut e) => {
-                let t = *e.get();
-                if !is_dummy(t) && (is_dummy(r) || (is_reply(t) && !is_reply(r))) {
-                    e.insert(r);
-                }
+        let entry = table.get_or_insert(s, at as u32, |j| info[j as usize].0.0);
+        if entry != at as u32 {
+            let (t, r) = (roots[entry as usize], roots[at]);
+            if !is_dummy(t) && (is_dummy(r) || (is_reply(roots, entry as usize) && !info[at].1)) {
+                table.replace(s, at as u32, |j| info[j as usize].0.0);
             }
         }
     }
 
-    // 5.C. Position of each top-level node in `roots`, for replacing a table
-    // entry by a new dummy in place.
-    let mut pos = vec![0usize; p.msgs.len() + tree.dummies.len()];
-    for (i, &r) in roots.iter().enumerate() {
-        pos[r as usize] = i;
-    }
+    // 5.C
     for at in 0..roots.len() {
         let cur = roots[at];
-        if cur == NONE {
+        let s = info[at].0;
+        if cur == NONE || s.0.is_empty() {
             continue;
         }
-        let s = subject(tree, cur);
-        if s.is_empty() {
+        let Some(tpos) = table.get(s, |j| info[j as usize].0.0) else {
+            continue;
+        };
+        let tpos = tpos as usize;
+        if tpos == at {
             continue;
         }
-        let Some(&t) = table.get(s) else { continue };
-        if t == cur {
-            continue;
-        }
+        let t = roots[tpos];
         if is_dummy(t) && is_dummy(cur) {
             let moved = std::mem::take(&mut tree.dummies[(cur - n32) as usize]);
             tree.adopt(t, &moved, n32);
         } else if is_dummy(t) {
             tree.adopt(t, &[cur], n32);
-        } else if is_reply(cur) && !is_reply(t) {
+        } else if info[at].1 && !is_reply(roots, tpos) {
             tree.parent[cur as usize] = t;
         } else {
-            // A new dummy takes the table entry's place, with both below it.
-            // (Step 5.B makes a dummy the entry whenever `cur` is one, so
-            // both are messages here.)
+            // A new dummy takes the table entry's place (its position, which
+            // the table keeps pointing at), with both below it. (Step 5.B
+            // makes a dummy the entry whenever `cur` is one, so both are
+            // messages here.)
             let d = n32 + tree.dummies.len() as u32;
             tree.dummies.push(Vec::new());
             tree.adopt(d, &[t, cur], n32);
-            let tpos = pos[t as usize];
             roots[tpos] = d;
-            pos.push(tpos);
-            table.insert(s, d);
         }
         roots[at] = NONE;
     }
 }
 
+/// Base subject → position in the top-level list, open addressing with
+/// linear probing over (half hash, position) slots; the subject bytes are
+/// looked up through the caller's `subject_at`.
+struct SubjectTable {
+    slots: Vec<u64>,
+    mask: usize,
+}
+
+impl SubjectTable {
+    fn with_capacity(n: usize) -> SubjectTable {
+        let cap = n.saturating_mul(2).max(16).next_power_of_two();
+        SubjectTable {
+            slots: vec![EMPTY; cap],
+            mask: cap - 1,
+        }
+    }
+
+    /// The slot index holding `s`, or the empty slot where it would go.
+    fn find<'a>(&self, s: SubjectKey<'_>, subject_at: impl Fn(u32) -> &'a [u8]) -> usize {
+        let tag = s.1 >> 32;
+        let mut i = s.1 as usize & self.mask;
+        loop {
+            let slot = self.slots[i];
+            if slot == EMPTY || (slot >> 32 == tag && subject_at(slot as u32) == s.0) {
+                return i;
+            }
+            i = (i + 1) & self.mask;
+        }
+    }
+
+    fn get<'a>(&self, s: SubjectKey<'_>, subject_at: impl Fn(u32) -> &'a [u8]) -> Option<u32> {
+        let slot = self.slots[self.find(s, subject_at)];
+        (slot != EMPTY).then_some(slot as u32)
+    }
+
+    /// The position stored for `s`, inserting `at` if there is none. The
+    /// table never holds more entries than `with_capacity` was given, so it
+    /// stays at most half full.
+    fn get_or_insert<'a>(
+        &mut self,
+        s: SubjectKey<'_>,
+        at: u32,
+        subject_at: impl Fn(u32) -> &'a [u8],
+    ) -> u32 {
+        let i = self.find(s, subject_at);
+        if self.slots[i] == EMPTY {
+            self.slots[i] = ((s.1 >> 32) << 32) | u64::from(at);
+        }
+        self.slots[i] as u32
+    }
+
+    fn replace<'a>(&mut self, s: SubjectKey<'_>, at: u32, subject_at: impl Fn(u32) -> &'a [u8]) {
+        let i = self.find(s, subject_at);
+        self.slots[i] = ((s.1 >> 32) << 32) | u64::from(at);
+    }
+}
+
 /// 5.B.i: the thread subject of a top-level node; a dummy's is that of its
 /// first child.
-fn thread_subject<'k>(p: &Prepared<'k>, tree: &Tree, node: u32) -> &'k [u8] {
+fn thread_subject<'k>(p: &Prepared<'k>, tree: &Tree, node: u32) -> SubjectKey<'k> {
     let n32 = p.msgs.len() as u32;
     let m = if node < n32 {
         node
     } else {
         match tree.dummies[(node - n32) as usize].first() {
             Some(&c) => c,
-            None => return &[],
+            None => return SubjectKey(&[], 0),
         }
     };
-    p.msgs[m as usize].1.subject()
+    let k = p.msgs[m as usize].1;
+    SubjectKey(k.subject(), k.subject_hash())
 }
+
+/// A base subject and its precomputed hash.
+#[derive(Clone, Copy)]
+struct SubjectKey<'a>(&'a [u8], u64);
 
 /// The threads after step 3: each message's parent (a message index below
 /// `n`, `n + d` for dummy `d`, or `NONE` at the top level) and each dummy's
@@ -405,56 +467,60 @@ impl Tree {
     }
 }
 
-/// The containers of step 1: parent links, child counts, the message in
-/// each (or `NONE` for a dummy), and root pointers for the loop test.
+/// One container of step 1, kept together so a visit touches one cache line.
+#[derive(Clone, Copy)]
+struct Container {
+    parent: u32,
+    /// Number of children.
+    children: u32,
+    /// The message in it, or `NONE` for a dummy.
+    msg: u32,
+    /// A known ancestor, valid while `jump_epoch` equals [`Links::epoch`]:
+    /// links only add ancestors, and every unlink starts a new epoch.
+    jump: u32,
+    jump_epoch: u32,
+}
+
+/// The containers of step 1 and the state of the loop test.
 struct Links {
-    parent: Vec<u32>,
-    children: Vec<u32>,
-    msg: Vec<u32>,
-    /// A known ancestor (valid while `jump_epoch` equals `epoch`): links only
-    /// add ancestors, and every unlink starts a new epoch.
-    jump: Vec<u32>,
-    jump_epoch: Vec<u32>,
+    c: Vec<Container>,
     epoch: u32,
     path: Vec<u32>,
 }
 
 impl Links {
     fn with_capacity(n: usize) -> Links {
-        let cap = n.saturating_mul(2);
         Links {
-            parent: Vec::with_capacity(cap),
-            children: Vec::with_capacity(cap),
-            msg: Vec::with_capacity(cap),
-            jump: Vec::with_capacity(cap),
-            jump_epoch: Vec::with_capacity(cap),
+            c: Vec::with_capacity(n.saturating_mul(2)),
             epoch: 0,
             path: Vec::new(),
         }
     }
 
     fn add(&mut self, msg: u32) -> u32 {
-        self.parent.push(NONE);
-        self.children.push(0);
-        self.msg.push(msg);
-        self.jump.push(NONE);
-        self.jump_epoch.push(0);
-        (self.parent.len() - 1) as u32
+        self.c.push(Container {
+            parent: NONE,
+            children: 0,
+            msg,
+            jump: NONE,
+            jump_epoch: 0,
+        });
+        (self.c.len() - 1) as u32
     }
 
     fn link(&mut self, parent: u32, child: u32) {
-        self.parent[child as usize] = parent;
-        self.children[parent as usize] += 1;
+        self.c[child as usize].parent = parent;
+        self.c[parent as usize].children += 1;
     }
 
     fn unlink(&mut self, child: u32) {
-        let p = self.parent[child as usize];
-        self.children[p as usize] -= 1;
-        self.parent[child as usize] = NONE;
+        let p = self.c[child as usize].parent;
+        self.c[p as usize].children -= 1;
+        self.c[child as usize].parent = NONE;
         // Jump pointers across the cut are stale now.
         self.epoch = self.epoch.wrapping_add(1);
         if self.epoch == 0 {
-            self.jump_epoch.iter_mut().for_each(|e| *e = u32::MAX);
+            self.c.iter_mut().for_each(|c| c.jump = NONE);
         }
     }
 
@@ -464,21 +530,22 @@ impl Links {
         if parent == child {
             return true;
         }
-        if self.children[child as usize] == 0 {
+        if self.c[child as usize].children == 0 {
             return false;
         }
         self.root(parent) == child
     }
 
+    /// The root above `x`, compressing the path walked.
     fn root(&mut self, x: u32) -> u32 {
         self.path.clear();
         let mut y = x;
         loop {
-            let j = self.jump[y as usize];
-            let next = if j != NONE && self.jump_epoch[y as usize] == self.epoch {
-                j
+            let c = self.c[y as usize];
+            let next = if c.jump != NONE && c.jump_epoch == self.epoch {
+                c.jump
             } else {
-                self.parent[y as usize]
+                c.parent
             };
             if next == NONE {
                 break;
@@ -487,8 +554,9 @@ impl Links {
             y = next;
         }
         for &z in &self.path {
-            self.jump[z as usize] = y;
-            self.jump_epoch[z as usize] = self.epoch;
+            let c = &mut self.c[z as usize];
+            c.jump = y;
+            c.jump_epoch = self.epoch;
         }
         y
     }
@@ -499,63 +567,99 @@ impl Links {
 /// or top-level), or `NONE` for a top-level container.
 fn nearest_kept_ancestors(links: &Links) -> Vec<u32> {
     const UNKNOWN: u32 = u32::MAX - 1;
-    let m = links.parent.len();
+    let m = links.c.len();
     let mut up = vec![UNKNOWN; m];
     let mut stack: Vec<u32> = Vec::new();
     for x in 0..m as u32 {
         let mut y = x;
         while up[y as usize] == UNKNOWN {
-            if links.parent[y as usize] == NONE {
+            if links.c[y as usize].parent == NONE {
                 up[y as usize] = NONE;
                 break;
             }
             stack.push(y);
-            y = links.parent[y as usize];
+            y = links.c[y as usize].parent;
         }
         while let Some(z) = stack.pop() {
-            let p = links.parent[z as usize];
-            let kept = links.msg[p as usize] != NONE || links.parent[p as usize] == NONE;
+            let p = links.c[z as usize].parent;
+            let kept = links.c[p as usize].msg != NONE || links.c[p as usize].parent == NONE;
             up[z as usize] = if kept { p } else { up[p as usize] };
         }
     }
     up
 }
 
-/// A message id as a hash-map key, hashed by its precomputed hash.
-#[derive(Clone, Copy)]
-struct IdKey<'a>(&'a MessageId);
-
-impl PartialEq for IdKey<'_> {
-    fn eq(&self, other: &Self) -> bool {
-        self.0.as_bytes() == other.0.as_bytes()
-    }
+/// Message id → container, open addressing with linear probing. A slot
+/// holds the upper half of the id's hash and the container, so a probe reads
+/// 8 bytes per slot and compares id bytes only when the hashes agree; the
+/// table stays small enough (16 bytes per id at most) to keep cache misses
+/// down on large mailboxes.
+struct IdTable<'a> {
+    slots: Vec<u64>,
+    mask: usize,
+    len: usize,
+    /// The id of each container in the table, by container index (hash and
+    /// bytes; containers without an id in the table have an empty entry).
+    keys: Vec<(u64, &'a [u8])>,
 }
 
-impl Eq for IdKey<'_> {}
+const EMPTY: u64 = u64::MAX;
 
-impl Hash for IdKey<'_> {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        state.write_u64(self.0.hash64());
-    }
-}
-
-/// Passes a precomputed 64-bit hash through.
-#[derive(Default)]
-struct IdHasher(u64);
-
-impl Hasher for IdHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        // Not used by IdKey; fold anything else in so it still works.
-        for &b in bytes {
-            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+impl<'a> IdTable<'a> {
+    fn with_capacity(n: usize) -> IdTable<'a> {
+        let cap = n.saturating_mul(2).max(16).next_power_of_two();
+        IdTable {
+            slots: vec![EMPTY; cap],
+            mask: cap - 1,
+            len: 0,
+            keys: Vec::with_capacity(n),
         }
     }
 
-    fn write_u64(&mut self, v: u64) {
-        self.0 = v;
+    /// The container of `id`, or a new one (holding `msg`) added to `links`
+    /// and to the table; the flag tells whether it was added.
+    fn get_or_insert(&mut self, id: &'a MessageId, links: &mut Links, msg: u32) -> (u32, bool) {
+        let hash = id.hash64();
+        let tag = hash >> 32;
+        let mut i = hash as usize & self.mask;
+        loop {
+            let slot = self.slots[i];
+            if slot == EMPTY {
+                break;
+            }
+            if slot >> 32 == tag {
+                let c = slot as u32;
+                let (h, bytes) = self.keys[c as usize];
+                if h == hash && bytes == id.as_bytes() {
+                    return (c, false);
+                }
+            }
+            i = (i + 1) & self.mask;
+        }
+        let c = links.add(msg);
+        if self.keys.len() <= c as usize {
+            self.keys.resize(c as usize + 1, (0, &[]));
+        }
+        self.keys[c as usize] = (hash, id.as_bytes());
+        self.slots[i] = (tag << 32) | u64::from(c);
+        self.len += 1;
+        if self.len * 2 > self.slots.len() {
+            self.grow();
+        }
+        (c, true)
+    }
+
+    fn grow(&mut self) {
+        let cap = self.slots.len() * 2;
+        let old = std::mem::replace(&mut self.slots, vec![EMPTY; cap]);
+        self.mask = cap - 1;
+        for slot in old.into_iter().filter(|&s| s != EMPTY) {
+            let c = slot as u32;
+            let mut i = self.keys[c as usize].0 as usize & self.mask;
+            while self.slots[i] != EMPTY {
+                i = (i + 1) & self.mask;
+            }
+            self.slots[i] = slot;
+        }
     }
 }

@@ -1,0 +1,663 @@
+//! [`Mailbox`]: the shared, process-wide handle of one open mailbox.
+
+use std::any::{Any, TypeId};
+use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use postroom_types::{InternalDate, MailboxName, Uid, UidValidity};
+
+use crate::error::{MailboxError, Result};
+use crate::flags::{FlagSet, StoreMode};
+use crate::message::{Message, crlf_size};
+
+/// Parsed messages kept per mailbox (most recently used).
+const PARSED_KEPT: usize = 32;
+
+type Derived = HashMap<(u32, TypeId), Arc<dyn Any + Send + Sync>>;
+
+#[derive(Default)]
+struct Caches {
+    parsed: VecDeque<(u32, Arc<Message>)>,
+    derived: Derived,
+}
+
+/// One message as the mailbox knows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MessageInfo {
+    /// The UID (RFC 3501 §2.3.1.1).
+    pub uid: Uid,
+    /// The stored flags (without `\Recent`, which is per session).
+    pub flags: FlagSet,
+    /// INTERNALDATE.
+    pub internal_date: InternalDate,
+    /// Octets as stored (the `S=` size of a Maildir file).
+    pub physical_size: u64,
+}
+
+/// A message as a backend reports it.
+#[derive(Clone, Debug)]
+pub(crate) struct Msg {
+    pub(crate) uid: u32,
+    /// Backend key: the file name in `cur/` for Maildir, empty in memory.
+    pub(crate) key: String,
+    pub(crate) flags: FlagSet,
+    pub(crate) date: InternalDate,
+    pub(crate) size: u64,
+    /// RFC822.SIZE (CRLF size), when known.
+    pub(crate) vsize: Option<u64>,
+    /// Mailbox version of the last flag change.
+    pub(crate) modseq: u64,
+    /// Newly given a UID by this process: `\Recent` for the first session.
+    pub(crate) fresh: bool,
+}
+
+/// What a backend found on a scan.
+#[derive(Debug)]
+pub(crate) struct ScanResult {
+    pub(crate) uid_validity: u32,
+    pub(crate) uid_next: u32,
+    /// Sorted by UID.
+    pub(crate) messages: Vec<Msg>,
+}
+
+/// The result of [`FolderBackend::append`].
+pub(crate) enum Appended {
+    /// The new message alone (nothing else changed).
+    Msg(Msg),
+    /// A full scan that includes the new message with this UID.
+    Scan(u32, ScanResult),
+}
+
+/// The storage under one mailbox. All calls happen with the mailbox lock
+/// held, so a backend sees one call at a time from this process.
+pub(crate) trait FolderBackend: Send {
+    /// Reads the folder. `None` when nothing changed since the last scan
+    /// (only when `force` is false).
+    fn scan(&mut self, force: bool) -> Result<Option<ScanResult>>;
+    /// Stores a new message and gives it the next UID (persisted before
+    /// this returns).
+    fn append(
+        &mut self,
+        raw: &[u8],
+        flags: &FlagSet,
+        date: Option<InternalDate>,
+    ) -> Result<Appended>;
+    /// Changes the stored flags of `msg`; returns the new key.
+    fn set_flags(&mut self, msg: &Msg, flags: &FlagSet) -> Result<String>;
+    /// Persists the keywords of all messages after a batch of changes.
+    fn save_keywords(&mut self, msgs: &[Msg]) -> Result<()>;
+    /// Removes a message for good.
+    fn remove(&mut self, msg: &Msg) -> Result<()>;
+    /// The message bytes as stored.
+    fn read(&self, msg: &Msg) -> Result<Arc<Vec<u8>>>;
+    /// The header of the message (up to and including the blank line),
+    /// as stored; reads no more of the file than needed.
+    fn read_header(&self, msg: &Msg) -> Result<Vec<u8>> {
+        let raw = self.read(msg)?;
+        Ok(raw[..crate::message::header_len(&raw)].to_vec())
+    }
+    /// POP3 UIDLs another server recorded for these messages (Courier's
+    /// `courierpop3dsizelist`), by UID.
+    fn foreign_uidls(&self, _msgs: &[Msg]) -> HashMap<u32, String> {
+        HashMap::new()
+    }
+}
+
+pub(crate) struct Inner {
+    pub(crate) backend: Box<dyn FolderBackend>,
+    pub(crate) uid_validity: u32,
+    pub(crate) uid_next: u32,
+    pub(crate) msgs: Vec<Msg>,
+    pub(crate) version: u64,
+    pub(crate) recent_unclaimed: BTreeSet<u32>,
+    pub(crate) last_scan: Instant,
+}
+
+/// The handle of one mailbox, shared by every session of the process that
+/// has it open (obtain it from [`crate::Store::open`]).
+///
+/// It holds the message list (UID, flags, internal date, size) and a version
+/// counter that moves on every change; [`crate::Session`]s compare versions
+/// to learn of new messages, flag changes and expunges, and wait on it in
+/// IDLE. Changes by other processes are picked up by [`Mailbox::rescan`]
+/// (done by sessions at their polling interval).
+pub struct Mailbox {
+    name: Mutex<MailboxName>,
+    inner: Mutex<Inner>,
+    changed: Condvar,
+    poll_interval: Duration,
+    caches: Mutex<Caches>,
+}
+
+impl std::fmt::Debug for Mailbox {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Mailbox")
+            .field("name", &self.name())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Mailbox {
+    pub(crate) fn open(
+        name: MailboxName,
+        mut backend: Box<dyn FolderBackend>,
+        poll_interval: Duration,
+    ) -> Result<Arc<Mailbox>> {
+        let scan = backend
+            .scan(true)?
+            .ok_or_else(|| MailboxError::NotFound(name.as_str().to_owned()))?;
+        let mut inner = Inner {
+            backend,
+            uid_validity: scan.uid_validity,
+            uid_next: scan.uid_next,
+            msgs: Vec::new(),
+            version: 1,
+            recent_unclaimed: BTreeSet::new(),
+            last_scan: Instant::now(),
+        };
+        inner.merge(scan);
+        Ok(Arc::new(Mailbox {
+            name: Mutex::new(name),
+            inner: Mutex::new(inner),
+            changed: Condvar::new(),
+            poll_interval,
+            caches: Mutex::new(Caches::default()),
+        }))
+    }
+
+    /// The mailbox name.
+    pub fn name(&self) -> MailboxName {
+        self.name.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    pub(crate) fn set_name(&self, name: MailboxName) {
+        *self.name.lock().unwrap_or_else(|e| e.into_inner()) = name;
+    }
+
+    /// UIDVALIDITY (RFC 3501 §2.3.1.1).
+    pub fn uid_validity(&self) -> UidValidity {
+        let v = self.lock().uid_validity;
+        // Backends never report 0 (checked when files are parsed).
+        UidValidity::new(v).unwrap_or(UidValidity::MIN)
+    }
+
+    /// UIDNEXT: the UID the next message will get.
+    pub fn uid_next(&self) -> Uid {
+        Uid::new(self.lock().uid_next).unwrap_or(Uid::MAX)
+    }
+
+    /// The number of messages.
+    pub fn len(&self) -> usize {
+        self.lock().msgs.len()
+    }
+
+    /// Whether the mailbox holds no message.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The messages, in UID order.
+    pub fn messages(&self) -> Vec<MessageInfo> {
+        self.lock().msgs.iter().map(Msg::info).collect()
+    }
+
+    /// The message with `uid`, if present.
+    pub fn message(&self, uid: Uid) -> Option<MessageInfo> {
+        let inner = self.lock();
+        inner.find(uid.get()).map(|i| inner.msgs[i].info())
+    }
+
+    /// Counts for STATUS (RFC 3501 §6.3.10): messages, unseen.
+    pub fn counts(&self) -> (u32, u32) {
+        let inner = self.lock();
+        let unseen = inner.msgs.iter().filter(|m| !m.flags.is_seen()).count();
+        (clamp_u32(inner.msgs.len()), clamp_u32(unseen))
+    }
+
+    /// The polling interval sessions use to rescan for other processes'
+    /// changes.
+    pub fn poll_interval(&self) -> Duration {
+        self.poll_interval
+    }
+
+    /// Appends a message; `date` defaults to now. Returns its UID, which is
+    /// persisted before this returns (RFC 4315 APPENDUID).
+    pub fn append(&self, raw: &[u8], flags: &FlagSet, date: Option<InternalDate>) -> Result<Uid> {
+        let mut inner = self.lock();
+        let uid = match inner.backend.append(raw, flags, date)? {
+            Appended::Msg(mut msg) => {
+                inner.version += 1;
+                msg.modseq = inner.version;
+                let uid = msg.uid;
+                inner.uid_next = inner.uid_next.max(uid.saturating_add(1));
+                inner.recent_unclaimed.insert(uid);
+                inner.msgs.push(msg);
+                uid
+            }
+            Appended::Scan(uid, scan) => {
+                inner.merge(scan);
+                uid
+            }
+        };
+        drop(inner);
+        self.changed.notify_all();
+        Uid::new(uid).ok_or(MailboxError::UidsExhausted)
+    }
+
+    /// Applies STORE to the messages with the given UIDs (missing UIDs are
+    /// skipped). Returns, for each message found, its UID, its new flags and
+    /// whether they changed.
+    pub fn store(
+        &self,
+        uids: &[Uid],
+        mode: StoreMode,
+        flags: &FlagSet,
+    ) -> Result<Vec<(Uid, FlagSet, bool)>> {
+        let mut inner = self.lock();
+        let mut out = Vec::new();
+        let mut keywords_changed = false;
+        let mut first_err = None;
+        for &uid in uids {
+            let Some(i) = inner.find(uid.get()) else {
+                continue;
+            };
+            let old = inner.msgs[i].flags.clone();
+            let new = old.apply(mode, flags);
+            if new == old {
+                out.push((uid, new, false));
+                continue;
+            }
+            let msg = inner.msgs[i].clone();
+            match inner.backend.set_flags(&msg, &new) {
+                Ok(key) => {
+                    keywords_changed |= old.keywords() != new.keywords();
+                    inner.version += 1;
+                    let v = inner.version;
+                    let m = &mut inner.msgs[i];
+                    m.key = key;
+                    m.flags = new.clone();
+                    m.modseq = v;
+                    out.push((uid, new, true));
+                }
+                Err(MailboxError::NoSuchMessage(_)) => {}
+                Err(e) => {
+                    first_err.get_or_insert(e);
+                }
+            }
+        }
+        if keywords_changed {
+            let Inner { backend, msgs, .. } = &mut *inner;
+            backend.save_keywords(msgs)?;
+        }
+        drop(inner);
+        self.changed.notify_all();
+        match first_err {
+            Some(e) => Err(e),
+            None => Ok(out),
+        }
+    }
+
+    /// Removes the messages that have `\Deleted` (and, when `only` is given,
+    /// a UID in it). Returns the removed UIDs (RFC 3501 §6.4.3, RFC 4315
+    /// UID EXPUNGE).
+    pub fn expunge(&self, only: Option<&[Uid]>) -> Result<Vec<Uid>> {
+        let targets: Vec<u32> = {
+            let inner = self.lock();
+            inner
+                .msgs
+                .iter()
+                .filter(|m| m.flags.is_deleted())
+                .filter(|m| only.is_none_or(|o| o.iter().any(|u| u.get() == m.uid)))
+                .map(|m| m.uid)
+                .collect()
+        };
+        self.remove_uids(&targets, true)
+    }
+
+    /// Removes the messages with these UIDs whatever their flags (MOVE, POP3
+    /// DELE). Returns those removed.
+    pub fn remove(&self, uids: &[Uid]) -> Result<Vec<Uid>> {
+        let v: Vec<u32> = uids.iter().map(|u| u.get()).collect();
+        self.remove_uids(&v, false)
+    }
+
+    /// Removes messages; with `only_deleted`, those that lost `\Deleted`
+    /// since they were chosen are kept.
+    fn remove_uids(&self, uids: &[u32], only_deleted: bool) -> Result<Vec<Uid>> {
+        let mut inner = self.lock();
+        let mut removed = Vec::new();
+        let mut result = Ok(());
+        for &uid in uids {
+            let Some(i) = inner.find(uid) else { continue };
+            if only_deleted && !inner.msgs[i].flags.is_deleted() {
+                continue;
+            }
+            let msg = inner.msgs[i].clone();
+            match inner.backend.remove(&msg) {
+                Ok(()) => {
+                    inner.msgs.remove(i);
+                    inner.recent_unclaimed.remove(&uid);
+                    inner.version += 1;
+                    removed.extend(Uid::new(uid));
+                }
+                Err(e) => {
+                    result = Err(e);
+                    break;
+                }
+            }
+        }
+        if !removed.is_empty() {
+            let Inner { backend, msgs, .. } = &mut *inner;
+            // Keyword entries of removed messages are dropped with the file.
+            let _ = backend.save_keywords(msgs);
+        }
+        drop(inner);
+        self.forget_cached(&removed.iter().map(|u| u.get()).collect::<Vec<_>>());
+        self.changed.notify_all();
+        result.map(|()| removed)
+    }
+
+    /// Copies messages into `dest` with their flags and internal dates.
+    /// Returns `(source UID, new UID)` pairs in UID order (RFC 4315 COPYUID).
+    pub fn copy_to(&self, uids: &[Uid], dest: &Mailbox) -> Result<Vec<(Uid, Uid)>> {
+        let mut sorted: Vec<Uid> = uids.to_vec();
+        sorted.sort_unstable();
+        sorted.dedup();
+        let mut out = Vec::new();
+        for uid in sorted {
+            // One message at a time, so the source lock is not held while
+            // the destination (possibly the same mailbox) is written.
+            let (info, raw) = {
+                let inner = self.lock();
+                let Some(i) = inner.find(uid.get()) else {
+                    continue;
+                };
+                let m = &inner.msgs[i];
+                (m.info(), inner.backend.read(m))
+            };
+            let raw = match raw {
+                Ok(r) => r,
+                Err(MailboxError::NoSuchMessage(_)) => continue,
+                Err(e) => return Err(e),
+            };
+            let new = dest.append(&raw, &info.flags, Some(info.internal_date))?;
+            out.push((uid, new));
+        }
+        Ok(out)
+    }
+
+    /// MOVE (RFC 6851): copy, then remove the originals.
+    pub fn move_to(&self, uids: &[Uid], dest: &Mailbox) -> Result<Vec<(Uid, Uid)>> {
+        let pairs = self.copy_to(uids, dest)?;
+        let done: Vec<Uid> = pairs.iter().map(|(s, _)| *s).collect();
+        self.remove(&done)?;
+        Ok(pairs)
+    }
+
+    /// The message bytes as stored (line ends as on disk).
+    pub fn raw(&self, uid: Uid) -> Result<Arc<Vec<u8>>> {
+        let inner = self.lock();
+        let i = inner
+            .find(uid.get())
+            .ok_or(MailboxError::NoSuchMessage(uid.get()))?;
+        inner.backend.read(&inner.msgs[i])
+    }
+
+    /// The parsed message (CRLF form and MIME structure), shared by every
+    /// session; the most recently used ones are kept parsed.
+    pub fn content(&self, uid: Uid) -> Result<Arc<Message>> {
+        if let Some(m) = self
+            .caches()
+            .parsed
+            .iter()
+            .find(|(u, _)| *u == uid.get())
+            .map(|(_, m)| Arc::clone(m))
+        {
+            return Ok(m);
+        }
+        let parsed = Arc::new(Message::parse(&self.raw(uid)?));
+        let mut c = self.caches();
+        c.parsed.retain(|(u, _)| *u != uid.get());
+        if c.parsed.len() >= PARSED_KEPT {
+            c.parsed.pop_front();
+        }
+        c.parsed.push_back((uid.get(), Arc::clone(&parsed)));
+        Ok(parsed)
+    }
+
+    /// ENVELOPE of a message (RFC 3501 §7.4.2), built from its header alone
+    /// and kept like [`Mailbox::derived`] data.
+    pub fn envelope(&self, uid: Uid) -> Result<Arc<postroom_types::Envelope>> {
+        struct EnvelopeKey(Arc<postroom_types::Envelope>);
+        let key = (uid.get(), TypeId::of::<EnvelopeKey>());
+        if let Some(v) = self.caches().derived.get(&key) {
+            if let Some(e) = v.downcast_ref::<EnvelopeKey>() {
+                return Ok(Arc::clone(&e.0));
+            }
+        }
+        let header = {
+            let inner = self.lock();
+            let i = inner
+                .find(uid.get())
+                .ok_or(MailboxError::NoSuchMessage(uid.get()))?;
+            inner.backend.read_header(&inner.msgs[i])?
+        };
+        let env = Arc::new(Message::parse(&header).envelope());
+        if self.lock().find(uid.get()).is_some() {
+            self.caches().derived.insert(
+                key,
+                Arc::new(EnvelopeKey(Arc::clone(&env))) as Arc<dyn Any + Send + Sync>,
+            );
+        }
+        Ok(env)
+    }
+
+    /// Data derived from a message's content, computed once and kept while
+    /// the message exists, shared by all sessions: the place for
+    /// `postroom-sort` key records, envelopes and the like (one value per
+    /// type and message). Not persisted yet.
+    pub fn derived<T: Any + Send + Sync>(
+        &self,
+        uid: Uid,
+        compute: impl FnOnce(&Message) -> T,
+    ) -> Result<Arc<T>> {
+        let key = (uid.get(), TypeId::of::<T>());
+        if let Some(v) = self.caches().derived.get(&key) {
+            if let Ok(v) = Arc::clone(v).downcast::<T>() {
+                return Ok(v);
+            }
+        }
+        let content = self.content(uid)?;
+        let value = Arc::new(compute(&content));
+        let mut c = self.caches();
+        if self.lock().find(uid.get()).is_some() {
+            c.derived
+                .insert(key, Arc::clone(&value) as Arc<dyn Any + Send + Sync>);
+        }
+        Ok(value)
+    }
+
+    fn caches(&self) -> MutexGuard<'_, Caches> {
+        // Cache contents stay valid whatever a panicking holder did.
+        self.caches.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn forget_cached(&self, uids: &[u32]) {
+        let mut c = self.caches();
+        c.parsed.retain(|(u, _)| !uids.contains(u));
+        c.derived.retain(|(u, _), _| !uids.contains(u));
+    }
+
+    /// RFC822.SIZE: octets with CRLF line ends (RFC 3501 §2.3.4), computed
+    /// once and then kept.
+    pub fn rfc822_size(&self, uid: Uid) -> Result<u64> {
+        {
+            let inner = self.lock();
+            let i = inner
+                .find(uid.get())
+                .ok_or(MailboxError::NoSuchMessage(uid.get()))?;
+            if let Some(v) = inner.msgs[i].vsize {
+                return Ok(v);
+            }
+        }
+        let raw = self.raw(uid)?;
+        let size = crlf_size(&raw);
+        let mut inner = self.lock();
+        if let Some(i) = inner.find(uid.get()) {
+            inner.msgs[i].vsize = Some(size);
+        }
+        Ok(size)
+    }
+
+    /// POP3 UIDLs recorded by Courier's pop3d for messages of this
+    /// mailbox, by UID (empty when there is no `courierpop3dsizelist`).
+    pub fn foreign_uidls(&self) -> HashMap<Uid, String> {
+        let inner = self.lock();
+        inner
+            .backend
+            .foreign_uidls(&inner.msgs)
+            .into_iter()
+            .filter_map(|(u, s)| Some((Uid::new(u)?, s)))
+            .collect()
+    }
+
+    /// Reads the backend again to pick up changes made by other processes
+    /// (a delivery into `new/`, another server's flag changes and
+    /// expunges). Cheap when nothing changed.
+    pub fn rescan(&self) -> Result<()> {
+        let mut inner = self.lock();
+        inner.last_scan = Instant::now();
+        let scan = inner.backend.scan(false)?;
+        let changed = match scan {
+            Some(scan) => inner.merge(scan),
+            None => false,
+        };
+        drop(inner);
+        if changed {
+            self.changed.notify_all();
+        }
+        Ok(())
+    }
+
+    /// Wakes sessions waiting in [`Mailbox::wait_for_change`], e.g. after a
+    /// delivery by this process.
+    pub fn notify(&self) {
+        self.changed.notify_all();
+    }
+
+    /// The change counter: moves on every change.
+    pub fn version(&self) -> u64 {
+        self.lock().version
+    }
+
+    /// Blocks until the version differs from `seen` or `timeout` passes,
+    /// rescanning the backend every poll interval meanwhile. Returns the
+    /// current version.
+    pub fn wait_for_change(&self, seen: u64, timeout: Duration) -> Result<u64> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let now = Instant::now();
+            let mut inner = self.lock();
+            if inner.version != seen || now >= deadline {
+                return Ok(inner.version);
+            }
+            let next_scan = inner.last_scan + self.poll_interval;
+            if now >= next_scan {
+                drop(inner);
+                self.rescan()?;
+                continue;
+            }
+            let wait = next_scan.min(deadline).saturating_duration_since(now);
+            inner = self
+                .changed
+                .wait_timeout(inner, wait)
+                .map(|(g, _)| g)
+                .unwrap_or_else(|e| e.into_inner().0);
+            drop(inner);
+        }
+    }
+
+    pub(crate) fn lock(&self) -> MutexGuard<'_, Inner> {
+        // A panic while the lock was held leaves consistent data: every
+        // mutation is completed before the next can start.
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl Inner {
+    pub(crate) fn find(&self, uid: u32) -> Option<usize> {
+        self.msgs.binary_search_by_key(&uid, |m| m.uid).ok()
+    }
+
+    /// Merges a scan into the message list; returns whether anything changed.
+    fn merge(&mut self, scan: ScanResult) -> bool {
+        let mut changed = false;
+        if scan.uid_validity != self.uid_validity {
+            // A new UID space: every old message is gone.
+            changed |= !self.msgs.is_empty();
+            self.msgs.clear();
+            self.recent_unclaimed.clear();
+            self.uid_validity = scan.uid_validity;
+        }
+        let old = std::mem::take(&mut self.msgs);
+        let mut out = Vec::with_capacity(scan.messages.len());
+        let mut old_iter = old.into_iter().peekable();
+        for mut m in scan.messages {
+            while old_iter.peek().is_some_and(|o| o.uid < m.uid) {
+                old_iter.next();
+                changed = true;
+                self.version += 1;
+            }
+            match old_iter.peek() {
+                Some(o) if o.uid == m.uid => {
+                    // Some(o) was just peeked.
+                    let o = old_iter.next().unwrap_or_else(|| unreachable!());
+                    if o.flags != m.flags {
+                        self.version += 1;
+                        m.modseq = self.version;
+                        changed = true;
+                    } else {
+                        m.modseq = o.modseq;
+                    }
+                    m.vsize = m.vsize.or(o.vsize);
+                    out.push(m);
+                }
+                _ => {
+                    self.version += 1;
+                    m.modseq = self.version;
+                    if m.fresh {
+                        self.recent_unclaimed.insert(m.uid);
+                    }
+                    changed = true;
+                    out.push(m);
+                }
+            }
+        }
+        for _ in old_iter {
+            changed = true;
+            self.version += 1;
+        }
+        let present: BTreeSet<u32> = out.iter().map(|m| m.uid).collect();
+        self.recent_unclaimed.retain(|u| present.contains(u));
+        self.msgs = out;
+        self.uid_next = self.uid_next.max(scan.uid_next);
+        changed
+    }
+}
+
+impl Msg {
+    pub(crate) fn info(&self) -> MessageInfo {
+        MessageInfo {
+            // Backends never hold UID 0.
+            uid: Uid::new(self.uid).unwrap_or(Uid::MIN),
+            flags: self.flags.clone(),
+            internal_date: self.date,
+            physical_size: self.size,
+        }
+    }
+}
+
+pub(crate) fn clamp_u32(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}

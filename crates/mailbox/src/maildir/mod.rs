@@ -1,0 +1,12 @@
+//! The Maildir++ backend and its file formats.
+pub(crate) mod atomic;
+pub(crate) mod filename;
+pub(crate) mod folder;
+pub mod keywords;
+pub(crate) mod lock;
+pub mod pop3list;
+pub(crate) mod store;
+pub mod subscriptions;
+pub mod uiddb;
+
+pub use store::{ACL_FILE, MaildirOptions, MaildirStore};

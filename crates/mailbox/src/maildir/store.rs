@@ -1,0 +1,369 @@
+//! [`MaildirStore`]: a user's Maildir++ root.
+
+use std::collections::HashMap;
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
+use std::time::Duration;
+
+use postroom_types::MailboxName;
+
+use super::atomic::{unique_name, write_atomic};
+use super::folder::MaildirFolder;
+use super::subscriptions::{
+    courier_subscriptions_bytes, parse_courier_subscriptions, parse_dovecot_subscriptions,
+};
+use crate::error::{MailboxError, Result};
+use crate::mailbox::Mailbox;
+use crate::memory::check_rename;
+use crate::names::{self, FolderPath};
+use crate::quota::{NoQuota, QuotaHook};
+use crate::store::{ListEntry, Store, list_matching};
+
+/// Courier's subscription file at the root.
+pub(crate) const SUBSCRIBED: &str = "courierimapsubscribed";
+/// Dovecot's subscription file (imported when Courier's is absent).
+pub(crate) const DOVECOT_SUBSCRIPTIONS: &str = "subscriptions";
+/// Marker file of a Maildir++ subfolder.
+pub(crate) const MAILDIRFOLDER: &str = "maildirfolder";
+/// Courier's per-folder ACL file (format: `postroom-access`).
+pub const ACL_FILE: &str = "courierimapacl";
+
+/// Settings of a [`MaildirStore`].
+#[derive(Clone)]
+pub struct MaildirOptions {
+    /// Folder names on disk in UTF-8 (as Courier 5 writes behind an
+    /// option) instead of modified UTF-7 (Dovecot, Courier before 5).
+    pub utf8_folder_names: bool,
+    /// How often a session waiting for changes (IDLE) rescans the folder
+    /// for changes made by other processes.
+    pub poll_interval: Duration,
+    /// Quota checks and `maildirsize` accounting.
+    pub quota: Arc<dyn QuotaHook>,
+}
+
+impl Default for MaildirOptions {
+    fn default() -> MaildirOptions {
+        MaildirOptions {
+            utf8_folder_names: false,
+            poll_interval: Duration::from_millis(500),
+            quota: Arc::new(NoQuota),
+        }
+    }
+}
+
+impl std::fmt::Debug for MaildirOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MaildirOptions")
+            .field("utf8_folder_names", &self.utf8_folder_names)
+            .field("poll_interval", &self.poll_interval)
+            .finish_non_exhaustive()
+    }
+}
+
+/// One user's Maildir++ (Courier/Dovecot layout) at a root the caller
+/// chooses, e.g. `/srv/mail/example.com/alice`.
+#[derive(Debug, Clone)]
+pub struct MaildirStore {
+    root: PathBuf,
+    options: MaildirOptions,
+}
+
+/// Open mailboxes of this process, by folder directory, so every session
+/// shares one [`Mailbox`] per folder.
+fn registry() -> &'static Mutex<HashMap<PathBuf, Weak<Mailbox>>> {
+    static R: OnceLock<Mutex<HashMap<PathBuf, Weak<Mailbox>>>> = OnceLock::new();
+    R.get_or_init(|| Mutex::new(HashMap::new()))
+}
+
+/// The open mailbox of a folder directory in this process, if any.
+pub(crate) fn registered(dir: &Path) -> Option<Arc<Mailbox>> {
+    let r = registry().lock().unwrap_or_else(|e| e.into_inner());
+    r.get(dir).and_then(Weak::upgrade)
+}
+
+impl MaildirStore {
+    /// Opens (creating `cur/`, `new/` and `tmp/` if missing) the Maildir at
+    /// `root` with default options.
+    pub fn new(root: impl Into<PathBuf>) -> Result<MaildirStore> {
+        MaildirStore::with_options(root, MaildirOptions::default())
+    }
+
+    /// Opens the Maildir at `root` with `options`.
+    pub fn with_options(root: impl Into<PathBuf>, options: MaildirOptions) -> Result<MaildirStore> {
+        let root = root.into();
+        for sub in ["cur", "new", "tmp"] {
+            let p = root.join(sub);
+            fs::create_dir_all(&p).map_err(|e| MailboxError::io(&p, e))?;
+        }
+        Ok(MaildirStore { root, options })
+    }
+
+    /// The root directory (INBOX).
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The directory of a mailbox (it need not exist).
+    pub fn folder_dir(&self, name: &MailboxName) -> Result<PathBuf> {
+        let path = names::parse(name)?;
+        Ok(self.dir_of(&path))
+    }
+
+    /// The raw `courierimapacl` file of a mailbox, if present (parse it with
+    /// `postroom-access`).
+    pub fn read_acl_file(&self, name: &MailboxName) -> Result<Option<Vec<u8>>> {
+        let p = self.folder_dir(name)?.join(ACL_FILE);
+        match fs::read(&p) {
+            Ok(b) => Ok(Some(b)),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(MailboxError::io(p, e)),
+        }
+    }
+
+    /// Replaces a mailbox's `courierimapacl` file atomically.
+    pub fn write_acl_file(&self, name: &MailboxName, bytes: &[u8]) -> Result<()> {
+        let dir = self.folder_dir(name)?;
+        if !dir.join("cur").is_dir() {
+            return Err(MailboxError::NotFound(name.as_str().to_owned()));
+        }
+        let p = dir.join(ACL_FILE);
+        write_atomic(&p, bytes).map_err(|e| MailboxError::io(p, e))
+    }
+
+    fn dir_of(&self, path: &FolderPath) -> PathBuf {
+        if path.is_inbox() {
+            self.root.clone()
+        } else {
+            self.root
+                .join(path.dir_name(self.options.utf8_folder_names))
+        }
+    }
+
+    /// Every selectable folder under the root.
+    fn folders(&self) -> Result<Vec<FolderPath>> {
+        let mut out = vec![FolderPath::from_levels(Vec::new())];
+        let rd = fs::read_dir(&self.root).map_err(|e| MailboxError::io(&self.root, e))?;
+        for e in rd.flatten() {
+            let Ok(name) = e.file_name().into_string() else {
+                continue;
+            };
+            if let Some(p) = FolderPath::from_dir_name(&name, self.options.utf8_folder_names) {
+                if e.path().join("cur").is_dir() {
+                    out.push(p);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    fn forget(&self, dir: &Path) {
+        registry()
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(dir);
+    }
+
+    fn write_subscriptions(&self, names: &[String]) -> Result<()> {
+        let p = self.root.join(SUBSCRIBED);
+        write_atomic(&p, &courier_subscriptions_bytes(names)).map_err(|e| MailboxError::io(p, e))
+    }
+
+    fn raw_subscriptions(&self) -> Result<Vec<String>> {
+        let p = self.root.join(SUBSCRIBED);
+        match fs::read(&p) {
+            Ok(b) => Ok(parse_courier_subscriptions(&b)),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                match fs::read(self.root.join(DOVECOT_SUBSCRIPTIONS)) {
+                    Ok(b) => {
+                        let names = parse_dovecot_subscriptions(&b);
+                        self.write_subscriptions(&names)?;
+                        Ok(names)
+                    }
+                    Err(_) => Ok(Vec::new()),
+                }
+            }
+            Err(e) => Err(MailboxError::io(p, e)),
+        }
+    }
+}
+
+impl Store for MaildirStore {
+    fn list(&self, reference: &str, pattern: &str) -> Result<Vec<ListEntry>> {
+        let levels: Vec<Vec<String>> = self.folders()?.into_iter().map(|p| p.levels).collect();
+        Ok(list_matching(&levels, reference, pattern))
+    }
+
+    fn subscriptions(&self) -> Result<Vec<MailboxName>> {
+        Ok(self
+            .raw_subscriptions()?
+            .into_iter()
+            .map(|s| MailboxName::from_modified_utf7(&s).unwrap_or_else(|_| MailboxName::new(s)))
+            .collect())
+    }
+
+    fn create(&self, name: &MailboxName) -> Result<()> {
+        let path = names::parse(name)?;
+        let dir = self.dir_of(&path);
+        if path.is_inbox() || dir.exists() {
+            return Err(MailboxError::AlreadyExists(name.as_str().to_owned()));
+        }
+        // Build the folder in tmp/ and rename it into place, so no other
+        // process sees a half-made folder.
+        let staging = self
+            .root
+            .join("tmp")
+            .join(format!("folder-{}", unique_name()));
+        let build = || -> io::Result<()> {
+            for sub in ["cur", "new", "tmp"] {
+                fs::create_dir_all(staging.join(sub))?;
+            }
+            fs::write(staging.join(MAILDIRFOLDER), b"")?;
+            Ok(())
+        };
+        if let Err(e) = build() {
+            let _ = fs::remove_dir_all(&staging);
+            return Err(MailboxError::io(staging, e));
+        }
+        if dir.exists() {
+            let _ = fs::remove_dir_all(&staging);
+            return Err(MailboxError::AlreadyExists(name.as_str().to_owned()));
+        }
+        match fs::rename(&staging, &dir) {
+            Ok(()) => Ok(()),
+            Err(e) => {
+                let _ = fs::remove_dir_all(&staging);
+                if e.kind() == io::ErrorKind::AlreadyExists
+                    || e.kind() == io::ErrorKind::DirectoryNotEmpty
+                {
+                    Err(MailboxError::AlreadyExists(name.as_str().to_owned()))
+                } else {
+                    Err(MailboxError::io(dir, e))
+                }
+            }
+        }
+    }
+
+    fn delete(&self, name: &MailboxName) -> Result<()> {
+        let path = names::parse(name)?;
+        if path.is_inbox() {
+            return Err(MailboxError::DeleteInbox);
+        }
+        let dir = self.dir_of(&path);
+        if !dir.join("cur").is_dir() {
+            let has_children = self
+                .folders()?
+                .iter()
+                .any(|f| path.is_ancestor_of(&f.levels));
+            return Err(if has_children {
+                MailboxError::HasChildren(name.as_str().to_owned())
+            } else {
+                MailboxError::NotFound(name.as_str().to_owned())
+            });
+        }
+        // Children are separate directories (`.A.B`), so removing `.A`
+        // leaves `INBOX.A` as a \Noselect name (RFC 3501 §6.3.4).
+        let trash = self
+            .root
+            .join("tmp")
+            .join(format!("deleted-{}", unique_name()));
+        fs::rename(&dir, &trash).map_err(|e| MailboxError::io(&dir, e))?;
+        self.forget(&dir);
+        if let Some(mb) = registered(&dir) {
+            mb.notify();
+        }
+        fs::remove_dir_all(&trash).map_err(|e| MailboxError::io(trash, e))
+    }
+
+    fn rename(&self, from: &MailboxName, to: &MailboxName) -> Result<()> {
+        let src = names::parse(from)?;
+        let dst = names::parse(to)?;
+        if src.is_inbox() {
+            // RFC 3501 §6.3.5: INBOX's messages move to the new mailbox;
+            // INBOX stays, empty, and its children are not moved.
+            self.create(to)?;
+            let inbox = self.open(from)?;
+            let dest = self.open(to)?;
+            let uids: Vec<_> = inbox.messages().iter().map(|m| m.uid).collect();
+            inbox.move_to(&uids, &dest)?;
+            return Ok(());
+        }
+        check_rename(&src, &dst, from, to)?;
+        let src_dir = self.dir_of(&src);
+        if !src_dir.join("cur").is_dir() {
+            return Err(MailboxError::NotFound(from.as_str().to_owned()));
+        }
+        let folders = self.folders()?;
+        let mut moves = Vec::new();
+        for f in folders
+            .iter()
+            .filter(|f| f.levels == src.levels || src.is_ancestor_of(&f.levels))
+        {
+            let mut levels = dst.levels.clone();
+            levels.extend_from_slice(&f.levels[src.levels.len()..]);
+            let target = FolderPath::from_levels(levels);
+            let target_dir = self.dir_of(&target);
+            if target_dir.exists() {
+                return Err(MailboxError::AlreadyExists(target.name().into_string()));
+            }
+            moves.push((self.dir_of(f), target_dir));
+        }
+        for (a, b) in moves {
+            fs::rename(&a, &b).map_err(|e| MailboxError::io(&a, e))?;
+            self.forget(&a);
+        }
+        Ok(())
+    }
+
+    fn subscribe(&self, name: &MailboxName) -> Result<()> {
+        let path = names::parse(name)?;
+        let wire = path.name().to_modified_utf7();
+        let mut names = self.raw_subscriptions()?;
+        if !names.contains(&wire) {
+            names.push(wire);
+            self.write_subscriptions(&names)?;
+        }
+        Ok(())
+    }
+
+    fn unsubscribe(&self, name: &MailboxName) -> Result<()> {
+        let path = names::parse(name)?;
+        let wire = path.name().to_modified_utf7();
+        let mut names = self.raw_subscriptions()?;
+        let before = names.len();
+        names.retain(|n| *n != wire);
+        if names.len() != before {
+            self.write_subscriptions(&names)?;
+        }
+        Ok(())
+    }
+
+    fn open(&self, name: &MailboxName) -> Result<Arc<Mailbox>> {
+        let path = names::parse(name)?;
+        let dir = self.dir_of(&path);
+        if !dir.join("cur").is_dir() {
+            return Err(MailboxError::NotFound(name.as_str().to_owned()));
+        }
+        let mut r = registry().lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(mb) = r.get(&dir).and_then(Weak::upgrade) {
+            return Ok(mb);
+        }
+        let backend = MaildirFolder::new(dir.clone(), Arc::clone(&self.options.quota));
+        let mb = Mailbox::open(path.name(), Box::new(backend), self.options.poll_interval)?;
+        r.retain(|_, w| w.strong_count() > 0);
+        r.insert(dir, Arc::downgrade(&mb));
+        Ok(mb)
+    }
+}
+
+/// The Maildir++ root of a folder directory (the parent of a directory
+/// holding `maildirfolder`).
+pub(crate) fn maildir_root_of(dir: &Path) -> PathBuf {
+    if dir.join(MAILDIRFOLDER).exists() {
+        dir.parent()
+            .map_or_else(|| dir.to_path_buf(), Path::to_path_buf)
+    } else {
+        dir.to_path_buf()
+    }
+}

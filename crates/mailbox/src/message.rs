@@ -1,0 +1,742 @@
+//! Message content: the CRLF form, sizes, `BODY[section]<partial>`,
+//! ENVELOPE and BODYSTRUCTURE (RFC 3501 §6.4.5, §7.4.2).
+//!
+//! [`Message::parse`] never fails: any bytes make a message. Nesting deeper
+//! than [`MAX_DEPTH`] is read as an opaque text part, so hostile input
+//! cannot recurse without bound.
+
+use std::borrow::Cow;
+use std::ops::Range;
+
+use postroom_types::{
+    BodyFields, BodyStructure, Disposition, Envelope, ExtensionTail, LanguageTail, LocationTail,
+    MultipartExtension, SinglePart, SinglePartExtension, SinglePartKind,
+};
+
+/// Deepest MIME nesting parsed.
+pub const MAX_DEPTH: usize = 50;
+/// Longest multipart boundary honoured (RFC 2046 allows 70).
+const MAX_BOUNDARY: usize = 200;
+
+/// RFC822.SIZE of stored bytes: every bare LF counts as CRLF.
+pub fn crlf_size(raw: &[u8]) -> u64 {
+    let mut n = raw.len() as u64;
+    let mut prev = 0u8;
+    for &b in raw {
+        if b == b'\n' && prev != b'\r' {
+            n += 1;
+        }
+        prev = b;
+    }
+    n
+}
+
+/// The message with CRLF line ends (bare LFs become CRLF; everything else
+/// is kept byte for byte).
+pub fn to_crlf(raw: &[u8]) -> Cow<'_, [u8]> {
+    if crlf_size(raw) == raw.len() as u64 {
+        return Cow::Borrowed(raw);
+    }
+    let mut out = Vec::with_capacity(raw.len() + raw.len() / 32);
+    let mut prev = 0u8;
+    for &b in raw {
+        if b == b'\n' && prev != b'\r' {
+            out.push(b'\r');
+        }
+        out.push(b);
+        prev = b;
+    }
+    Cow::Owned(out)
+}
+
+/// Length of the header of stored bytes, including the blank line that
+/// ends it (LF or CRLF line ends); the whole input when there is no body.
+pub fn header_len(raw: &[u8]) -> usize {
+    if raw.starts_with(b"\n") {
+        return 1;
+    }
+    if raw.starts_with(b"\r\n") {
+        return 2;
+    }
+    let mut i = 0;
+    while let Some(p) = raw[i..].iter().position(|&b| b == b'\n') {
+        let nl = i + p;
+        let rest = &raw[nl + 1..];
+        if rest.starts_with(b"\n") {
+            return nl + 2;
+        }
+        if rest.starts_with(b"\r\n") {
+            return nl + 3;
+        }
+        i = nl + 1;
+    }
+    raw.len()
+}
+
+/// `<origin.length>` of a partial fetch: the bytes from `origin`, at most
+/// `length` of them; empty when `origin` is past the end (RFC 3501 §6.4.5).
+pub fn partial(bytes: &[u8], origin: u32, length: u32) -> &[u8] {
+    let start = (origin as usize).min(bytes.len());
+    let end = start.saturating_add(length as usize).min(bytes.len());
+    &bytes[start..end]
+}
+
+/// A section specification (RFC 3501 §6.4.5 `section-spec`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Section {
+    /// Part numbers (`1.2.3`); empty for the whole message.
+    pub part: Vec<u32>,
+    /// What of the part (none: its body).
+    pub text: Option<SectionText>,
+}
+
+/// The text item of a section.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SectionText {
+    /// `HEADER`
+    Header,
+    /// `HEADER.FIELDS (names)`
+    HeaderFields(Vec<String>),
+    /// `HEADER.FIELDS.NOT (names)`
+    HeaderFieldsNot(Vec<String>),
+    /// `TEXT`
+    Text,
+    /// `MIME` (only after a part number)
+    Mime,
+}
+
+/// A parsed message over its CRLF form.
+#[derive(Debug, Clone)]
+pub struct Message {
+    data: Vec<u8>,
+    root: Entity,
+}
+
+#[derive(Debug, Clone)]
+struct Entity {
+    header: Range<usize>,
+    /// Whether a blank line ends the header.
+    blank: bool,
+    body: Range<usize>,
+    media_type: String,
+    media_subtype: String,
+    params: Vec<(String, String)>,
+    /// No Content-Type header: RFC 2045 defaults apply.
+    defaulted: bool,
+    children: Children,
+}
+
+#[derive(Debug, Clone)]
+enum Children {
+    None,
+    Multi(Vec<Entity>),
+    Message(Box<Entity>),
+}
+
+impl Message {
+    /// Parses stored bytes (any line ends).
+    pub fn parse(raw: &[u8]) -> Message {
+        let data = to_crlf(raw).into_owned();
+        let root = Entity::parse(&data, 0..data.len(), false, 0);
+        Message { data, root }
+    }
+
+    /// The whole message with CRLF line ends (`BODY[]`, RFC822).
+    pub fn bytes(&self) -> &[u8] {
+        &self.data
+    }
+
+    /// RFC822.SIZE.
+    pub fn size(&self) -> u64 {
+        self.data.len() as u64
+    }
+
+    /// `BODY[section]`: `None` when the section does not exist (a server
+    /// sends an empty string, as Dovecot and Courier do) or is invalid
+    /// (`MIME` without a part number).
+    pub fn section(&self, section: &Section) -> Option<Cow<'_, [u8]>> {
+        let (entity, top) = if section.part.is_empty() {
+            (&self.root, true)
+        } else {
+            (self.resolve(&section.part)?, false)
+        };
+        let d = &self.data;
+        match &section.text {
+            None if top => Some(Cow::Borrowed(d)),
+            None => Some(Cow::Borrowed(&d[entity.body.clone()])),
+            Some(SectionText::Mime) => {
+                if top {
+                    return None;
+                }
+                Some(header_with_blank(d, entity))
+            }
+            Some(t) => {
+                // HEADER/TEXT after a part number only for message/rfc822.
+                let msg = if top {
+                    entity
+                } else {
+                    match &entity.children {
+                        Children::Message(inner) => inner,
+                        _ => return None,
+                    }
+                };
+                Some(match t {
+                    SectionText::Header => header_with_blank(d, msg),
+                    SectionText::Text => Cow::Borrowed(&d[msg.body.clone()]),
+                    SectionText::HeaderFields(names) => {
+                        Cow::Owned(filter_fields(&d[msg.header.clone()], names, true))
+                    }
+                    SectionText::HeaderFieldsNot(names) => {
+                        Cow::Owned(filter_fields(&d[msg.header.clone()], names, false))
+                    }
+                    SectionText::Mime => unreachable!("handled above"),
+                })
+            }
+        }
+    }
+
+    /// ENVELOPE of the message (RFC 3501 §7.4.2).
+    pub fn envelope(&self) -> Envelope {
+        envelope_of(&self.data[self.root.header.clone()])
+    }
+
+    /// BODYSTRUCTURE (`extensible` true) or BODY (false).
+    pub fn body_structure(&self, extensible: bool) -> BodyStructure {
+        self.root.structure(&self.data, extensible)
+    }
+
+    /// The header fields of the top-level message: (name, raw value
+    /// without the folding CRLFs).
+    pub fn header_fields(&self) -> Vec<(String, Vec<u8>)> {
+        fields(&self.data[self.root.header.clone()])
+            .into_iter()
+            .map(|(n, v)| (String::from_utf8_lossy(n).into_owned(), unfold(v)))
+            .collect()
+    }
+
+    /// Decoded text of every text part (transfer encoding and charset
+    /// decoded), for SEARCH BODY/TEXT.
+    pub fn body_texts(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        self.root.collect_texts(&self.data, &mut out);
+        out
+    }
+
+    /// Decoded header values (RFC 2047 words decoded) of the top-level
+    /// message, for SEARCH: (lowercase name, value).
+    pub fn decoded_headers(&self) -> Vec<(String, String)> {
+        decoded_headers(&self.data[self.root.header.clone()])
+    }
+
+    fn resolve(&self, path: &[u32]) -> Option<&Entity> {
+        let mut cur = &self.root;
+        for (i, &n) in path.iter().enumerate() {
+            cur = if i == 0 {
+                match &cur.children {
+                    Children::Multi(v) => v.get((n as usize).checked_sub(1)?)?,
+                    _ if n == 1 => cur,
+                    _ => return None,
+                }
+            } else {
+                child(cur, n)?
+            };
+        }
+        Some(cur)
+    }
+}
+
+/// Part `n` below `e`: a multipart's n-th part, or inside a message/rfc822
+/// part the parts of the encapsulated message (its body as part 1 when it
+/// is not multipart).
+fn child(e: &Entity, n: u32) -> Option<&Entity> {
+    let i = (n as usize).checked_sub(1)?;
+    match &e.children {
+        Children::Multi(v) => v.get(i),
+        Children::Message(inner) => match &inner.children {
+            Children::Multi(v) => v.get(i),
+            _ if n == 1 => Some(inner),
+            _ => None,
+        },
+        Children::None => None,
+    }
+}
+
+impl Entity {
+    fn parse(d: &[u8], range: Range<usize>, in_digest: bool, depth: usize) -> Entity {
+        let start = range.start;
+        let end = range.end;
+        let slice = &d[start..end];
+        let (header, blank, body) = if slice.starts_with(b"\r\n") {
+            (start..start, true, start + 2..end)
+        } else {
+            match find(slice, b"\r\n\r\n") {
+                Some(i) => (start..start + i + 2, true, start + i + 4..end),
+                None => (start..end, false, end..end),
+            }
+        };
+        let hdr = &d[header.clone()];
+        let ct = field(hdr, "content-type");
+        let (mut media_type, mut media_subtype, params, defaulted) = match ct.as_deref() {
+            Some(v) => {
+                let parsed = mailparse::parse_content_type(&String::from_utf8_lossy(v));
+                let params: Vec<(String, String)> = parsed.params.into_iter().collect();
+                match parsed.mimetype.split_once('/') {
+                    Some((t, s)) if !t.trim().is_empty() && !s.trim().is_empty() => {
+                        (t.trim().to_owned(), s.trim().to_owned(), params, false)
+                    }
+                    // An unusable Content-Type means text/plain (RFC 2045 §5.2).
+                    _ => ("text".to_owned(), "plain".to_owned(), params, true),
+                }
+            }
+            None if in_digest => ("message".to_owned(), "rfc822".to_owned(), Vec::new(), true),
+            None => ("text".to_owned(), "plain".to_owned(), Vec::new(), true),
+        };
+        let mut children = Children::None;
+        if depth < MAX_DEPTH {
+            if media_type == "multipart" {
+                let boundary = params
+                    .iter()
+                    .find(|(k, _)| k == "boundary")
+                    .map(|(_, v)| v.clone())
+                    .filter(|b| !b.is_empty() && b.len() <= MAX_BOUNDARY);
+                let digest = media_subtype == "digest";
+                let mut parts: Vec<Entity> = match boundary {
+                    Some(b) => split_multipart(d, body.clone(), b.as_bytes())
+                        .into_iter()
+                        .map(|r| Entity::parse(d, r, digest, depth + 1))
+                        .collect(),
+                    None => Vec::new(),
+                };
+                if parts.is_empty() {
+                    // BODYSTRUCTURE needs at least one part.
+                    parts.push(Entity::parse(d, body.end..body.end, false, MAX_DEPTH));
+                }
+                children = Children::Multi(parts);
+            } else if media_type == "message"
+                && (media_subtype == "rfc822" || media_subtype == "global")
+            {
+                children =
+                    Children::Message(Box::new(Entity::parse(d, body.clone(), false, depth + 1)));
+            }
+        } else if media_type == "multipart" || media_type == "message" {
+            media_type = "text".to_owned();
+            media_subtype = "plain".to_owned();
+        }
+        Entity {
+            header,
+            blank,
+            body,
+            media_type,
+            media_subtype,
+            params,
+            defaulted,
+            children,
+        }
+    }
+
+    fn structure(&self, d: &[u8], ext: bool) -> BodyStructure {
+        let hdr = &d[self.header.clone()];
+        let disposition = || {
+            field(hdr, "content-disposition").and_then(|v| {
+                let s = String::from_utf8_lossy(&v).into_owned();
+                let kind = s.split(';').next().unwrap_or("").trim().to_owned();
+                if kind.is_empty() {
+                    return None;
+                }
+                let params = mailparse::parse_content_disposition(&s)
+                    .params
+                    .into_iter()
+                    .collect();
+                Some(Disposition { kind, params })
+            })
+        };
+        let tail = || ExtensionTail {
+            disposition: disposition(),
+            language: Some(LanguageTail {
+                languages: field(hdr, "content-language")
+                    .map(|v| {
+                        String::from_utf8_lossy(&v)
+                            .split(',')
+                            .map(|l| l.trim().to_owned())
+                            .filter(|l| !l.is_empty())
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+                location: Some(LocationTail {
+                    location: field_string(hdr, "content-location"),
+                    extensions: Vec::new(),
+                }),
+            }),
+        };
+        if let Children::Multi(parts) = &self.children {
+            return BodyStructure::Multipart {
+                parts: parts.iter().map(|p| p.structure(d, ext)).collect(),
+                subtype: self.media_subtype.clone(),
+                extension: ext.then(|| MultipartExtension {
+                    params: self.params.clone(),
+                    tail: Some(tail()),
+                }),
+            };
+        }
+        let body = &d[self.body.clone()];
+        let mut params = self.params.clone();
+        if self.defaulted && self.media_type == "text" && params.is_empty() {
+            params.push(("charset".to_owned(), "us-ascii".to_owned()));
+        }
+        let fields = BodyFields {
+            params,
+            id: field_string(hdr, "content-id"),
+            description: field_string(hdr, "content-description"),
+            encoding: field_string(hdr, "content-transfer-encoding")
+                .map(|e| e.trim().to_ascii_lowercase())
+                .filter(|e| !e.is_empty())
+                .unwrap_or_else(|| "7bit".to_owned()),
+            octets: u32::try_from(body.len()).unwrap_or(u32::MAX),
+        };
+        let kind = match &self.children {
+            Children::Message(inner) => SinglePartKind::Message {
+                envelope: Box::new(envelope_of(&d[inner.header.clone()])),
+                body: Box::new(inner.structure(d, ext)),
+                lines: count_lines(body),
+            },
+            _ if self.media_type == "text" => SinglePartKind::Text {
+                lines: count_lines(body),
+            },
+            _ => SinglePartKind::Basic,
+        };
+        BodyStructure::Single {
+            part: SinglePart {
+                media_type: self.media_type.clone(),
+                media_subtype: self.media_subtype.clone(),
+                fields,
+                kind,
+            },
+            extension: ext.then(|| SinglePartExtension {
+                md5: field_string(hdr, "content-md5"),
+                tail: Some(tail()),
+            }),
+        }
+    }
+
+    fn collect_texts(&self, d: &[u8], out: &mut Vec<String>) {
+        match &self.children {
+            Children::Multi(parts) => parts.iter().for_each(|p| p.collect_texts(d, out)),
+            Children::Message(inner) => {
+                out.push(
+                    decoded_headers(&d[inner.header.clone()])
+                        .into_iter()
+                        .map(|(_, v)| v)
+                        .collect::<Vec<_>>()
+                        .join("\n"),
+                );
+                inner.collect_texts(d, out);
+            }
+            Children::None if self.media_type == "text" => {
+                // Decode with a header rebuilt from what this part declares,
+                // so the MIME parser never sees a multipart header here (it
+                // would recurse without the depth bound kept above).
+                let hdr = &d[self.header.clone()];
+                let charset = self
+                    .params
+                    .iter()
+                    .find(|(k, _)| k == "charset")
+                    .map_or("us-ascii", |(_, v)| v.as_str());
+                let cte = field_string(hdr, "content-transfer-encoding").unwrap_or_default();
+                let plain_cte = matches!(
+                    cte.trim().to_ascii_lowercase().as_str(),
+                    "" | "7bit" | "8bit" | "binary"
+                );
+                let plain_charset = ["us-ascii", "utf-8", "utf8"]
+                    .iter()
+                    .any(|c| charset.eq_ignore_ascii_case(c));
+                if plain_cte && plain_charset {
+                    // Nothing to decode: the stored bytes are the text.
+                    out.push(String::from_utf8_lossy(&d[self.body.clone()]).into_owned());
+                    return;
+                }
+                let mut part = format!(
+                    "Content-Type: text/plain; charset=\"{}\"\r\nContent-Transfer-Encoding: {}\r\n\r\n",
+                    charset.replace(['"', '\\', '\r', '\n'], ""),
+                    cte.replace(['\r', '\n'], "")
+                )
+                .into_bytes();
+                part.extend_from_slice(&d[self.body.clone()]);
+                let text = mailparse::parse_mail(&part)
+                    .ok()
+                    .and_then(|m| m.get_body().ok())
+                    .unwrap_or_else(|| String::from_utf8_lossy(&d[self.body.clone()]).into_owned());
+                out.push(text);
+            }
+            Children::None => {}
+        }
+    }
+}
+
+fn header_with_blank<'a>(d: &'a [u8], e: &Entity) -> Cow<'a, [u8]> {
+    if e.blank {
+        // The blank line directly follows the header range.
+        Cow::Borrowed(&d[e.header.start..e.header.end + 2])
+    } else {
+        Cow::Borrowed(&d[e.header.clone()])
+    }
+}
+
+/// Body ranges of a multipart's parts (RFC 2046 §5.1.1): between delimiter
+/// lines `--boundary`, the CRLF before a delimiter belonging to it; up to
+/// the close delimiter `--boundary--` or the end.
+fn split_multipart(d: &[u8], body: Range<usize>, boundary: &[u8]) -> Vec<Range<usize>> {
+    let mut delim = b"--".to_vec();
+    delim.extend_from_slice(boundary);
+    let slice = &d[body.clone()];
+    // Offsets (in slice) of line starts that begin with the delimiter.
+    let mut marks: Vec<(usize, usize, bool)> = Vec::new(); // (crlf_before, after_line, is_close)
+    let mut pos = 0;
+    while pos <= slice.len() {
+        let at_line_start = pos == 0 || slice[..pos].ends_with(b"\r\n");
+        if at_line_start && slice[pos..].starts_with(&delim) {
+            let mut q = pos + delim.len();
+            let close = slice[q..].starts_with(b"--");
+            if close {
+                q += 2;
+            }
+            // Transport padding, then CRLF or the end.
+            while q < slice.len() && (slice[q] == b' ' || slice[q] == b'\t') {
+                q += 1;
+            }
+            let line_end = if slice[q..].starts_with(b"\r\n") {
+                Some(q + 2)
+            } else if q == slice.len() {
+                Some(q)
+            } else {
+                None
+            };
+            if let Some(after) = line_end {
+                let before = if pos >= 2 { pos - 2 } else { pos };
+                marks.push((before, after, close));
+                if close {
+                    break;
+                }
+                pos = after;
+                continue;
+            }
+        }
+        match find(&slice[pos..], b"\r\n") {
+            Some(i) => pos += i + 2,
+            None => break,
+        }
+    }
+    let mut parts = Vec::new();
+    for w in marks.windows(2) {
+        let (_, after, close) = w[0];
+        if close {
+            break;
+        }
+        let (before, _, _) = w[1];
+        parts.push(body.start + after..body.start + before.max(after));
+    }
+    if let Some(&(_, after, close)) = marks.last() {
+        if !close {
+            parts.push(body.start + after..body.end);
+        }
+    }
+    parts
+}
+
+fn count_lines(body: &[u8]) -> u32 {
+    let n = body.iter().filter(|&&b| b == b'\n').count();
+    let extra = usize::from(!body.is_empty() && !body.ends_with(b"\n"));
+    u32::try_from(n + extra).unwrap_or(u32::MAX)
+}
+
+pub(crate) fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    if needle.is_empty() || hay.len() < needle.len() {
+        return None;
+    }
+    let first = needle[0];
+    let mut i = 0;
+    while i + needle.len() <= hay.len() {
+        match hay[i..hay.len() - needle.len() + 1]
+            .iter()
+            .position(|&b| b == first)
+        {
+            Some(p) => {
+                i += p;
+                if &hay[i..i + needle.len()] == needle {
+                    return Some(i);
+                }
+                i += 1;
+            }
+            None => return None,
+        }
+    }
+    None
+}
+
+/// Header fields: (name, raw value including folding), in order.
+fn fields(hdr: &[u8]) -> Vec<(&[u8], &[u8])> {
+    let mut out = Vec::new();
+    for (name, value, _) in field_spans(hdr) {
+        out.push((name, value));
+    }
+    out
+}
+
+/// (name, value, whole field bytes with its line ends) per field.
+fn field_spans(hdr: &[u8]) -> Vec<(&[u8], &[u8], &[u8])> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < hdr.len() {
+        let start = i;
+        // One field: its first line and continuation lines (starting with
+        // SP or HTAB).
+        loop {
+            match find(&hdr[i..], b"\r\n") {
+                Some(p) => i += p + 2,
+                None => i = hdr.len(),
+            }
+            if i >= hdr.len() || !(hdr[i] == b' ' || hdr[i] == b'\t') {
+                break;
+            }
+        }
+        let whole = &hdr[start..i];
+        match whole.iter().position(|&b| b == b':') {
+            Some(c) => {
+                let name = trim_end(&whole[..c]);
+                let value = whole[c + 1..]
+                    .strip_suffix(b"\r\n")
+                    .unwrap_or(&whole[c + 1..]);
+                out.push((name, value, whole));
+            }
+            None => out.push((&whole[..0], &whole[..0], whole)),
+        }
+    }
+    out
+}
+
+fn trim_end(b: &[u8]) -> &[u8] {
+    let mut e = b.len();
+    while e > 0 && (b[e - 1] == b' ' || b[e - 1] == b'\t') {
+        e -= 1;
+    }
+    &b[..e]
+}
+
+/// The first field `name` (case-insensitive), unfolded and trimmed.
+fn field(hdr: &[u8], name: &str) -> Option<Vec<u8>> {
+    field_spans(hdr)
+        .into_iter()
+        .find(|(n, _, _)| n.eq_ignore_ascii_case(name.as_bytes()))
+        .map(|(_, v, _)| unfold(v))
+}
+
+fn field_string(hdr: &[u8], name: &str) -> Option<String> {
+    field(hdr, name).map(|v| String::from_utf8_lossy(&v).into_owned())
+}
+
+/// Removes folding CRLFs and surrounding whitespace.
+fn unfold(v: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(v.len());
+    let mut i = 0;
+    while i < v.len() {
+        if v[i..].starts_with(b"\r\n") {
+            i += 2;
+            continue;
+        }
+        out.push(v[i]);
+        i += 1;
+    }
+    let s = out
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(out.len());
+    let e = out
+        .iter()
+        .rposition(|b| !b.is_ascii_whitespace())
+        .map_or(s, |p| p + 1);
+    out[s..e].to_vec()
+}
+
+fn filter_fields(hdr: &[u8], names: &[String], keep: bool) -> Vec<u8> {
+    let mut out = Vec::new();
+    for (name, _, whole) in field_spans(hdr) {
+        let listed = !name.is_empty()
+            && names
+                .iter()
+                .any(|n| n.as_bytes().eq_ignore_ascii_case(name));
+        if listed == keep && !name.is_empty() {
+            out.extend_from_slice(whole);
+            if !whole.ends_with(b"\r\n") {
+                out.extend_from_slice(b"\r\n");
+            }
+        }
+    }
+    out.extend_from_slice(b"\r\n");
+    out
+}
+
+fn decoded_headers(hdr: &[u8]) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for (_, _, whole) in field_spans(hdr) {
+        if let Ok((h, _)) = mailparse::parse_header(whole) {
+            out.push((h.get_key().to_ascii_lowercase(), h.get_value()));
+        }
+    }
+    out
+}
+
+fn envelope_of(hdr: &[u8]) -> Envelope {
+    let addrs = |name: &str| field(hdr, name).map(|v| crate::address::parse_address_list(&v));
+    let from = addrs("from").unwrap_or_default();
+    let sender = addrs("sender")
+        .filter(|a| !a.is_empty())
+        .unwrap_or_else(|| from.clone());
+    let reply_to = addrs("reply-to")
+        .filter(|a| !a.is_empty())
+        .unwrap_or_else(|| from.clone());
+    Envelope {
+        date: field(hdr, "date"),
+        subject: field(hdr, "subject"),
+        from,
+        sender,
+        reply_to,
+        to: addrs("to").unwrap_or_default(),
+        cc: addrs("cc").unwrap_or_default(),
+        bcc: addrs("bcc").unwrap_or_default(),
+        in_reply_to: field(hdr, "in-reply-to"),
+        message_id: field(hdr, "message-id"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_lengths() {
+        assert_eq!(header_len(b"a: b\n\nbody"), 6);
+        assert_eq!(header_len(b"a: b\r\n\r\nbody"), 8);
+        assert_eq!(header_len(b"a: b\n\r\nbody"), 7);
+        assert_eq!(header_len(b"\nbody"), 1);
+        assert_eq!(header_len(b"\r\nbody"), 2);
+        assert_eq!(header_len(b"a: b\n"), 5);
+        assert_eq!(header_len(b""), 0);
+    }
+
+    #[test]
+    fn crlf_conversion() {
+        assert_eq!(&*to_crlf(b"a\nb\r\nc\r"), b"a\r\nb\r\nc\r");
+        assert_eq!(crlf_size(b"a\nb\r\n"), 6);
+        assert!(matches!(to_crlf(b"a\r\n"), Cow::Borrowed(_)));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn crlf_size_matches_conversion(v in proptest::collection::vec(proptest::sample::select(vec![b'a', b'\r', b'\n', b' ']), 0..200)) {
+            proptest::prop_assert_eq!(crlf_size(&v), to_crlf(&v).len() as u64);
+            let m = Message::parse(&v);
+            proptest::prop_assert_eq!(m.size(), crlf_size(&v));
+            let hl = header_len(&v);
+            proptest::prop_assert_eq!(Message::parse(&v[..hl]).envelope(), m.envelope());
+        }
+    }
+}

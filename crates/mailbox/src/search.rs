@@ -1,0 +1,199 @@
+//! SEARCH evaluation (RFC 3501 §6.4.4) over a [`Session`]'s view.
+//!
+//! String keys match case-insensitively as substrings of decoded text:
+//! header values with RFC 2047 words decoded, text bodies with their
+//! transfer encoding (quoted-printable, base64) and charset decoded.
+
+use chrono::{DateTime, NaiveDate};
+use postroom_types::{Flag, SearchKey, Uid};
+
+use crate::error::{MailboxError, Result};
+use crate::message::Message;
+use crate::session::{MessageView, Session};
+
+/// Accepts no charset, `UTF-8` and `US-ASCII` (RFC 3501 §6.4.4: US-ASCII
+/// MUST be supported); anything else is `NO [BADCHARSET]`.
+pub(crate) fn check_charset(charset: Option<&str>) -> Result<()> {
+    match charset {
+        None => Ok(()),
+        Some(c) if c.eq_ignore_ascii_case("UTF-8") || c.eq_ignore_ascii_case("US-ASCII") => Ok(()),
+        Some(c) => Err(MailboxError::BadCharset(c.to_owned())),
+    }
+}
+
+struct Ctx<'a> {
+    session: &'a Session,
+    view: MessageView,
+    largest_seq: u32,
+    largest_uid: u32,
+    size: Option<u64>,
+    content: Option<Option<std::sync::Arc<Message>>>,
+}
+
+impl Ctx<'_> {
+    fn size(&mut self) -> u64 {
+        if self.size.is_none() {
+            self.size = Some(
+                self.session
+                    .mailbox()
+                    .rfc822_size(self.view.uid)
+                    .unwrap_or(0),
+            );
+        }
+        self.size.unwrap_or(0)
+    }
+
+    fn content(&mut self) -> Option<&Message> {
+        if self.content.is_none() {
+            let parsed = self.session.mailbox().content(self.view.uid).ok();
+            self.content = Some(parsed);
+        }
+        self.content.as_ref().and_then(Option::as_deref)
+    }
+
+    fn header_contains(&mut self, name: &str, needle: &str) -> bool {
+        let needle = needle.to_lowercase();
+        let name = name.to_ascii_lowercase();
+        self.content().is_some_and(|m| {
+            m.decoded_headers().iter().any(|(n, v)| {
+                *n == name && (needle.is_empty() || v.to_lowercase().contains(&needle))
+            })
+        })
+    }
+
+    fn body_contains(&mut self, needle: &str) -> bool {
+        let needle = needle.to_lowercase();
+        self.content().is_some_and(|m| {
+            m.body_texts()
+                .iter()
+                .any(|t| t.to_lowercase().contains(&needle))
+        })
+    }
+
+    fn sent_date(&mut self) -> Option<NaiveDate> {
+        let m = self.content()?;
+        let raw = m
+            .header_fields()
+            .into_iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case("date"))
+            .map(|(_, v)| String::from_utf8_lossy(&v).into_owned())?;
+        // RFC 3501 §6.4.4: the date as written, disregarding time and zone.
+        if let Ok(d) = DateTime::parse_from_rfc2822(raw.trim()) {
+            return Some(d.date_naive());
+        }
+        let ts = mailparse::dateparse(&raw).ok()?;
+        DateTime::from_timestamp(ts, 0).map(|d| d.date_naive())
+    }
+}
+
+/// Whether `hay` contains `needle_lower` (already lowercased) ignoring
+/// case. ASCII needles are matched without allocating; others compare
+/// Unicode-lowercased text.
+fn contains_ci(hay: &str, needle_lower: &str) -> bool {
+    let needle = needle_lower.as_bytes();
+    if needle.is_empty() {
+        return true;
+    }
+    if !needle_lower.is_ascii() {
+        return hay.to_lowercase().contains(needle_lower);
+    }
+    let hay = hay.as_bytes();
+    if hay.len() < needle.len() {
+        return false;
+    }
+    let (lo, up) = (needle[0], needle[0].to_ascii_uppercase());
+    (0..=hay.len() - needle.len()).any(|i| {
+        (hay[i] == lo || hay[i] == up) && hay[i..i + needle.len()].eq_ignore_ascii_case(needle)
+    })
+}
+
+pub(crate) fn run(session: &Session, key: &SearchKey) -> Result<Vec<(u32, Uid)>> {
+    let seqs: Vec<u32> = (1..=session.exists()).collect();
+    let views = session.messages(&seqs);
+    let largest_seq = session.exists();
+    let largest_uid = session.uid(largest_seq).map_or(0, Uid::get);
+    let mut out = Vec::new();
+    for view in views {
+        let mut ctx = Ctx {
+            session,
+            view,
+            largest_seq,
+            largest_uid,
+            size: None,
+            content: None,
+        };
+        if eval(key, &mut ctx) {
+            out.push((ctx.view.seq, ctx.view.uid));
+        }
+    }
+    Ok(out)
+}
+
+fn eval(key: &SearchKey, c: &mut Ctx<'_>) -> bool {
+    let flags = &c.view.flags;
+    match key {
+        SearchKey::All => true,
+        SearchKey::Answered => flags.contains(&Flag::Answered),
+        SearchKey::Unanswered => !flags.contains(&Flag::Answered),
+        SearchKey::Deleted => flags.contains(&Flag::Deleted),
+        SearchKey::Undeleted => !flags.contains(&Flag::Deleted),
+        SearchKey::Draft => flags.contains(&Flag::Draft),
+        SearchKey::Undraft => !flags.contains(&Flag::Draft),
+        SearchKey::Flagged => flags.contains(&Flag::Flagged),
+        SearchKey::Unflagged => !flags.contains(&Flag::Flagged),
+        SearchKey::Seen => flags.contains(&Flag::Seen),
+        SearchKey::Unseen => !flags.contains(&Flag::Seen),
+        SearchKey::Keyword(k) => flags.contains(&Flag::Keyword(k.clone())),
+        SearchKey::Unkeyword(k) => !flags.contains(&Flag::Keyword(k.clone())),
+        SearchKey::Recent => c.view.recent,
+        SearchKey::New => c.view.recent && !flags.contains(&Flag::Seen),
+        SearchKey::Old => !c.view.recent,
+        SearchKey::Before(d) => c.view.internal_date.0.date_naive() < *d,
+        SearchKey::On(d) => c.view.internal_date.0.date_naive() == *d,
+        SearchKey::Since(d) => c.view.internal_date.0.date_naive() >= *d,
+        SearchKey::SentBefore(d) => c.sent_date().is_some_and(|s| s < *d),
+        SearchKey::SentOn(d) => c.sent_date().is_some_and(|s| s == *d),
+        SearchKey::SentSince(d) => c.sent_date().is_some_and(|s| s >= *d),
+        SearchKey::Larger(n) => c.size() > u64::from(*n),
+        SearchKey::Smaller(n) => c.size() < u64::from(*n),
+        SearchKey::Bcc(s) => c.header_contains("bcc", s),
+        SearchKey::Cc(s) => c.header_contains("cc", s),
+        SearchKey::From(s) => c.header_contains("from", s),
+        SearchKey::To(s) => c.header_contains("to", s),
+        SearchKey::Subject(s) => c.header_contains("subject", s),
+        SearchKey::Header(name, s) => c.header_contains(name, s),
+        SearchKey::Body(s) => c.body_contains(s),
+        SearchKey::Text(s) => {
+            let needle = s.to_lowercase();
+            let in_headers = c.content().is_some_and(|m| {
+                m.decoded_headers()
+                    .iter()
+                    .any(|(n, v)| contains_ci(n, &needle) || contains_ci(v, &needle))
+            });
+            in_headers || c.body_contains(s)
+        }
+        SearchKey::Uid(set) => set.contains(c.view.uid.get(), c.largest_uid),
+        SearchKey::SequenceSet(set) => set.contains(c.view.seq, c.largest_seq),
+        SearchKey::Not(k) => !eval(k, c),
+        SearchKey::Or(a, b) => eval(a, c) || eval(b, c),
+        SearchKey::And(keys) => keys.iter().all(|k| eval(k, c)),
+        // A key this crate does not know matches nothing.
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::contains_ci;
+
+    #[test]
+    fn case_insensitive_substrings() {
+        assert!(contains_ci("Hello World", "o w"));
+        assert!(contains_ci("HELLO", "hello"));
+        assert!(!contains_ci("hell", "hello"));
+        assert!(contains_ci("anything", ""));
+        assert!(contains_ci("GRÜSSE aus Köln", "köln"));
+        assert!(contains_ci("Straße", "straße"));
+        assert!(!contains_ci("Strasse", "straße"));
+    }
+}

@@ -1,0 +1,92 @@
+//! Maildir++ quota (`maildirsize`) through the store.
+
+use std::fs;
+use std::sync::Arc;
+
+use postroom_mailbox::{
+    FlagSet, MailboxError, MaildirOptions, MaildirStore, MaildirsizeQuota, QuotaHook, Store,
+    StoreMode, deliver_with_quota,
+};
+use postroom_types::{Flag, MailboxName};
+
+fn msg(n: usize) -> Vec<u8> {
+    let mut m = b"Subject: q\n\n".to_vec();
+    m.resize(n, b'x');
+    m
+}
+
+#[test]
+fn append_expunge_and_delivery_keep_maildirsize() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    let quota = MaildirsizeQuota::default();
+    let store = MaildirStore::with_options(
+        root,
+        MaildirOptions {
+            quota: Arc::new(quota),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    fs::write(root.join("maildirsize"), b"100S,3C\n0 0\n").unwrap();
+    let inbox = store.open(&MailboxName::inbox()).unwrap();
+    let u = inbox.append(&msg(60), &FlagSet::new(), None).unwrap();
+    assert!(matches!(
+        inbox.append(&msg(60), &FlagSet::new(), None),
+        Err(MailboxError::OverQuota)
+    ));
+    assert_eq!(inbox.len(), 1, "a refused append leaves nothing behind");
+    inbox
+        .store(&[u], StoreMode::Add, &FlagSet::from_flags(&[Flag::Deleted]))
+        .unwrap();
+    inbox.expunge(None).unwrap();
+    let text = fs::read_to_string(root.join("maildirsize")).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    // The refused append found the file over quota with several lines and
+    // rebuilt it (Courier's rule) before refusing: totals, then the expunge.
+    assert_eq!(lines.len(), 3, "{text:?}");
+    assert_eq!(lines[0], "100S,3C");
+    assert_eq!(
+        lines[1].split_whitespace().collect::<Vec<_>>(),
+        vec!["60", "1"]
+    );
+    assert_eq!(
+        lines[2].split_whitespace().collect::<Vec<_>>(),
+        vec!["-60", "-1"]
+    );
+    deliver_with_quota(root, &msg(90), &quota).unwrap();
+    assert!(matches!(
+        deliver_with_quota(root, &msg(20), &quota),
+        Err(MailboxError::OverQuota)
+    ));
+    // A root without maildirsize has no quota.
+    let other = tempfile::tempdir().unwrap();
+    for d in ["cur", "new", "tmp"] {
+        fs::create_dir(other.path().join(d)).unwrap();
+    }
+    assert!(quota.check(other.path(), 1 << 40, 1).is_ok());
+}
+
+#[test]
+fn malformed_maildirsize_is_rebuilt_from_the_folders() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    let store = MaildirStore::new(root).unwrap();
+    store.create(&MailboxName::new("INBOX.Sent")).unwrap();
+    fs::write(root.join("cur/1.M1P1.h,S=40:2,S"), msg(40)).unwrap();
+    fs::write(root.join(".Sent/cur/2.M2P1.h:2,"), msg(30)).unwrap();
+    fs::write(root.join("maildirsize"), b"1000S\ngarbage line\n").unwrap();
+    let quota = MaildirsizeQuota::default();
+    quota.check(root, 10, 1).unwrap();
+    let text = fs::read_to_string(root.join("maildirsize")).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], "1000S");
+    assert_eq!(
+        lines[1].split_whitespace().collect::<Vec<_>>(),
+        vec!["70", "2"]
+    );
+    assert!(matches!(
+        quota.check(root, 931, 1),
+        Err(MailboxError::OverQuota)
+    ));
+}
