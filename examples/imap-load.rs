@@ -894,7 +894,11 @@ async fn idle_mode(target: Arc<Target>, count: usize) -> Result<()> {
 
 fn median(v: &mut [u64]) -> u64 {
     v.sort_unstable();
-    if v.is_empty() { 0 } else { v[v.len() / 2] }
+    match v.len() {
+        0 => 0,
+        n if n % 2 == 1 => v[n / 2],
+        n => (v[n / 2 - 1] + v[n / 2]) / 2,
+    }
 }
 
 async fn timing_mode(target: Arc<Target>) -> Result<()> {
