@@ -806,6 +806,12 @@ async fn idle_mode(target: Arc<Target>, count: usize) -> Result<()> {
                 }
                 Ok(s)
             };
+            let timeout = target.opts.connect_timeout;
+            let setup = async move {
+                tokio::time::timeout(timeout, setup)
+                    .await
+                    .map_err(|_| anyhow!("not idling within {} s", timeout.as_secs_f64()))?
+            };
             let mut s = match setup.await {
                 Ok(s) => {
                     let _ = ready.send(Ok(())).await;
@@ -856,26 +862,31 @@ async fn idle_mode(target: Arc<Target>, count: usize) -> Result<()> {
     }
     drop(ready_tx);
     let mut ok = 0usize;
-    let mut first_error = None;
+    let mut setup_failed = 0usize;
     while let Some(r) = ready_rx.recv().await {
         match r {
-            Ok(()) => ok += 1,
+            Ok(()) => {
+                ok += 1;
+                if ok % 100 == 0 {
+                    println!(
+                        "imap-load: {ok} idling ({:.1} s)",
+                        start.elapsed().as_secs_f64()
+                    );
+                }
+            }
             Err(e) => {
-                if first_error.is_none() {
+                setup_failed += 1;
+                if setup_failed <= 3 {
                     eprintln!("imap-load: connection failed: {e:#}");
-                    first_error = Some(e);
                 }
             }
         }
-        if ok > 0 && ok % 100 == 0 {
-            println!(
-                "imap-load: {ok} idling ({:.1} s)",
-                start.elapsed().as_secs_f64()
-            );
+        if ok + setup_failed == count {
+            break;
         }
     }
     println!(
-        "imap-load: ALL IDLE: {ok} of {count} connections idling after {:.1} s; holding {} s",
+        "imap-load: ALL IDLE: {ok} of {count} connections idling after {:.1} s ({setup_failed} failed); holding {} s",
         start.elapsed().as_secs_f64(),
         o.hold.as_secs_f64()
     );
