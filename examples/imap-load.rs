@@ -52,7 +52,7 @@ mod tls;
 const USAGE: &str =
     "usage: imap-load [--host H] [--port P] [--tls none|starttls|implicit] [--ca PEM]
                  [--server-name NAME] --user USER:PASS [--user ...] [--user-count K]
-                 [--mailbox NAME] [--connect-timeout SECS]
+                 [--mailbox NAME] [--connect-timeout SECS] [--source IP,IP.. | --source IP+N]
   load:   [--sessions N] [--duration SECS | --iterations N] [--idle-ms MS]
           [--append-size BYTES] [--search-subject WORD]
   idle:   --idle N [--hold SECS] [--ramp N]
@@ -89,6 +89,9 @@ struct Options {
     runs: usize,
     search_word: String,
     connect_timeout: Duration,
+    /// Local addresses to connect from, in turn (servers limit
+    /// connections per client IP; 127.0.0.0/8 is all loopback).
+    sources: Vec<std::net::IpAddr>,
 }
 
 fn parse_args() -> Result<Options> {
@@ -113,6 +116,7 @@ fn parse_args() -> Result<Options> {
         runs: 5,
         search_word: "quasarflux".into(),
         connect_timeout: Duration::from_secs(30),
+        sources: Vec::new(),
     };
     let mut specs = Vec::new();
     let mut user_count = 1usize;
@@ -154,6 +158,10 @@ fn parse_args() -> Result<Options> {
             "--timing" => o.timing = true,
             "--runs" => o.runs = val()?.parse().context("--runs")?,
             "--search-word" => o.search_word = val()?,
+            "--source" => {
+                let v = val()?;
+                o.sources = parse_sources(&v).with_context(|| format!("--source {v}"))?;
+            }
             "--connect-timeout" => {
                 o.connect_timeout =
                     Duration::from_secs_f64(val()?.parse().context("--connect-timeout")?)
@@ -280,12 +288,25 @@ struct Session {
 }
 
 impl Session {
-    async fn connect(target: &Target, user: &(String, String)) -> Result<Session> {
+    async fn connect(target: &Target, id: usize, user: &(String, String)) -> Result<Session> {
         let o = &target.opts;
-        let tcp = tokio::time::timeout(
-            o.connect_timeout,
-            TcpStream::connect((o.host.as_str(), o.port)),
-        )
+        let tcp = tokio::time::timeout(o.connect_timeout, async {
+            if o.sources.is_empty() {
+                return TcpStream::connect((o.host.as_str(), o.port)).await;
+            }
+            let source = o.sources[id % o.sources.len()];
+            let peer = tokio::net::lookup_host((o.host.as_str(), o.port))
+                .await?
+                .find(|a| a.is_ipv4() == source.is_ipv4())
+                .ok_or_else(|| std::io::Error::other("no address of the source's family"))?;
+            let socket = if source.is_ipv4() {
+                tokio::net::TcpSocket::new_v4()?
+            } else {
+                tokio::net::TcpSocket::new_v6()?
+            };
+            socket.bind(std::net::SocketAddr::new(source, 0))?;
+            socket.connect(peer).await
+        })
         .await
         .context("connect timed out")?
         .with_context(|| format!("connecting to {}:{}", o.host, o.port))?;
@@ -489,6 +510,29 @@ impl Session {
     }
 }
 
+/// `--source`: a comma-separated list of addresses, or `A.B.C.D+N` for N
+/// consecutive IPv4 addresses from A.B.C.D.
+fn parse_sources(v: &str) -> Result<Vec<std::net::IpAddr>> {
+    if let Some((first, n)) = v.split_once('+') {
+        let first: std::net::Ipv4Addr = first.parse()?;
+        let n: u32 = n.parse()?;
+        if n == 0 || n > 65_536 {
+            bail!("count must be 1..=65536");
+        }
+        let base = u32::from(first);
+        return (0..n)
+            .map(|i| {
+                base.checked_add(i)
+                    .map(|a| std::net::IpAddr::V4(a.into()))
+                    .ok_or_else(|| anyhow!("address range overflows"))
+            })
+            .collect();
+    }
+    v.split(',')
+        .map(|a| a.trim().parse().map_err(Into::into))
+        .collect()
+}
+
 /// A command from its text form (tag and CRLF added here), so the load
 /// loop reads like the protocol.
 fn cmd(text: &str) -> Command {
@@ -563,7 +607,7 @@ async fn load_session(
     let user = &o.users[id % o.users.len()];
     let mut lat = Latencies::new();
     let t = Instant::now();
-    let mut s = Session::connect(&target, user).await?;
+    let mut s = Session::connect(&target, id, user).await?;
     lat.entry("CONNECT+LOGIN")
         .or_default()
         .push(t.elapsed().as_micros() as u64);
@@ -791,7 +835,7 @@ async fn idle_mode(target: Arc<Target>, count: usize) -> Result<()> {
             let setup = async {
                 let _permit = sem.acquire().await?;
                 let user = &target.opts.users[id % target.opts.users.len()];
-                let mut s = Session::connect(&target, user).await?;
+                let mut s = Session::connect(&target, id, user).await?;
                 let sel = s
                     .run(Command::Select {
                         mailbox: MailboxName::new(target.opts.mailbox.clone()),
@@ -932,7 +976,7 @@ async fn timing_mode(target: Arc<Target>) -> Result<()> {
     let mut times: Vec<Vec<u64>> = vec![Vec::new(); steps.len()];
     let mut errors = 0u64;
     for run in 0..o.runs {
-        let mut s = Session::connect(&target, user).await?;
+        let mut s = Session::connect(&target, run, user).await?;
         let mut line = format!("run {run}:");
         for (i, (name, c)) in steps.iter().enumerate() {
             let t = Instant::now();
