@@ -55,6 +55,9 @@ class Server:
     # IP addresses against subjectAltName, so clients connect to this name;
     # it must resolve to the loopback address the server listens on.
     tls_name: str = "localhost"
+    # The server process, where the harness started it itself (postroom);
+    # the crash test kills it with SIGKILL.
+    process: Optional[subprocess.Popen] = None
 
     def deliver(self, user: str, message: bytes) -> None:
         """Deliver one message into `user`'s INBOX as the MDA would."""
@@ -193,7 +196,7 @@ def build_example() -> Path:
     env = dict(os.environ)
     env.setdefault("CARGO_TARGET_DIR", str(REPO / "target"))
     profile = os.environ.get("POSTROOM_INTEROP_PROFILE", "release")
-    build = ["cargo", "build", "--example", "server"]
+    build = ["cargo", "build", "--features", "tokio", "--example", "server"]
     if profile == "release":
         build.append("--release")
     b = subprocess.run(build, cwd=REPO, env=env, capture_output=True, text=True)
@@ -279,7 +282,7 @@ def start_postroom(workdir: str) -> Server:
         imap_port=ports["imap"], imaps_port=ports["imaps"],
         pop3_port=ports["pop3"], pop3s_port=ports["pop3s"],
         ca_cert=cert, user=USER, password=PASSWORD,
-        deliver_fn=deliver, stop_fn=stop, workdir=workdir,
+        deliver_fn=deliver, stop_fn=stop, workdir=workdir, process=proc,
     )
 
 

@@ -23,6 +23,12 @@ impl Tag {
         }
     }
 
+    /// A tag from bytes the lexer matched as tag characters (ASCII).
+    pub(crate) fn from_tag_bytes(bytes: &[u8]) -> Tag {
+        debug_assert!(!bytes.is_empty() && bytes.iter().all(|&b| crate::lexer::is_tag_char(b)));
+        Tag(crate::lexer::ascii_string(bytes))
+    }
+
     /// The tag text.
     pub fn as_str(&self) -> &str {
         &self.0

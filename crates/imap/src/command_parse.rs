@@ -42,8 +42,7 @@ pub fn parse_command(
     c.non_sync_literals = options.non_sync_literals;
     let tag = c.tag()?;
     c.tag = Some((0, tag.len()));
-    // is_tag_char bytes make a valid tag
-    let tag = Tag::new(tag).ok_or_else(|| c.err_at(0, "tag"))?;
+    let tag = Tag::from_tag_bytes(tag);
     c.sp()?;
     let command = command_body(&mut c, options.max_depth)?;
     c.crlf_end()?;
@@ -78,18 +77,18 @@ pub fn decode_command(
 fn command_body(c: &mut Cursor<'_>, max_depth: usize) -> PResult<Command> {
     let name_at = c.pos;
     let upper = c.word_upper("command name")?;
-    let cmd = match upper.as_str() {
-        "CAPABILITY" => Command::Capability,
-        "NOOP" => Command::Noop,
-        "LOGOUT" => Command::Logout,
-        "STARTTLS" => Command::StartTls,
-        "CHECK" => Command::Check,
-        "CLOSE" => Command::Close,
-        "UNSELECT" => Command::Unselect,
-        "EXPUNGE" => Command::Expunge,
-        "NAMESPACE" => Command::Namespace,
-        "IDLE" => Command::Idle,
-        "AUTHENTICATE" => {
+    let cmd = match upper.as_bytes() {
+        b"CAPABILITY" => Command::Capability,
+        b"NOOP" => Command::Noop,
+        b"LOGOUT" => Command::Logout,
+        b"STARTTLS" => Command::StartTls,
+        b"CHECK" => Command::Check,
+        b"CLOSE" => Command::Close,
+        b"UNSELECT" => Command::Unselect,
+        b"EXPUNGE" => Command::Expunge,
+        b"NAMESPACE" => Command::Namespace,
+        b"IDLE" => Command::Idle,
+        b"AUTHENTICATE" => {
             c.sp()?;
             let mech = c.atom()?;
             let mechanism = Atom::new(mech.to_ascii_uppercase())
@@ -112,37 +111,37 @@ fn command_body(c: &mut Cursor<'_>, max_depth: usize) -> PResult<Command> {
                 initial_response,
             }
         }
-        "LOGIN" => {
+        b"LOGIN" => {
             c.sp()?;
             let username = c.astring_utf8()?;
             c.sp()?;
             let password = Secret::new(c.astring_utf8()?);
             Command::Login { username, password }
         }
-        "SELECT" => Command::Select {
+        b"SELECT" => Command::Select {
             mailbox: sp_mailbox(c)?,
         },
-        "EXAMINE" => Command::Examine {
+        b"EXAMINE" => Command::Examine {
             mailbox: sp_mailbox(c)?,
         },
-        "CREATE" => Command::Create {
+        b"CREATE" => Command::Create {
             mailbox: sp_mailbox(c)?,
         },
-        "DELETE" => Command::Delete {
+        b"DELETE" => Command::Delete {
             mailbox: sp_mailbox(c)?,
         },
-        "RENAME" => {
+        b"RENAME" => {
             let from = sp_mailbox(c)?;
             let to = sp_mailbox(c)?;
             Command::Rename { from, to }
         }
-        "SUBSCRIBE" => Command::Subscribe {
+        b"SUBSCRIBE" => Command::Subscribe {
             mailbox: sp_mailbox(c)?,
         },
-        "UNSUBSCRIBE" => Command::Unsubscribe {
+        b"UNSUBSCRIBE" => Command::Unsubscribe {
             mailbox: sp_mailbox(c)?,
         },
-        "LIST" => {
+        b"LIST" => {
             c.sp()?;
             let selection = if c.peek() == Some(b'(') {
                 let s = c.paren_list(true, |c| {
@@ -163,14 +162,14 @@ fn command_body(c: &mut Cursor<'_>, max_depth: usize) -> PResult<Command> {
                 pattern,
             }
         }
-        "LSUB" => {
+        b"LSUB" => {
             c.sp()?;
             let reference = reference(c)?;
             c.sp()?;
             let pattern = c.list_mailbox()?;
             Command::Lsub { reference, pattern }
         }
-        "STATUS" => {
+        b"STATUS" => {
             let mailbox = sp_mailbox(c)?;
             c.sp()?;
             let items = c.paren_list(false, |c| {
@@ -180,7 +179,7 @@ fn command_body(c: &mut Cursor<'_>, max_depth: usize) -> PResult<Command> {
             })?;
             Command::Status { mailbox, items }
         }
-        "APPEND" => {
+        b"APPEND" => {
             let mailbox = sp_mailbox(c)?;
             c.sp()?;
             let flags = if c.peek() == Some(b'(') {
@@ -205,7 +204,7 @@ fn command_body(c: &mut Cursor<'_>, max_depth: usize) -> PResult<Command> {
                 message,
             }
         }
-        "SEARCH" => {
+        b"SEARCH" => {
             let (charset, criteria) = search_args(c, max_depth)?;
             Command::Search {
                 uid: false,
@@ -213,9 +212,9 @@ fn command_body(c: &mut Cursor<'_>, max_depth: usize) -> PResult<Command> {
                 criteria,
             }
         }
-        "FETCH" => fetch_args(c, false)?,
-        "STORE" => store_args(c, false)?,
-        "COPY" => {
+        b"FETCH" => fetch_args(c, false)?,
+        b"STORE" => store_args(c, false)?,
+        b"COPY" => {
             let (set, mailbox) = set_mailbox(c)?;
             Command::Copy {
                 uid: false,
@@ -223,7 +222,7 @@ fn command_body(c: &mut Cursor<'_>, max_depth: usize) -> PResult<Command> {
                 mailbox,
             }
         }
-        "MOVE" => {
+        b"MOVE" => {
             let (set, mailbox) = set_mailbox(c)?;
             Command::Move {
                 uid: false,
@@ -231,16 +230,16 @@ fn command_body(c: &mut Cursor<'_>, max_depth: usize) -> PResult<Command> {
                 mailbox,
             }
         }
-        "SORT" => sort_args(c, false, max_depth)?,
-        "THREAD" => thread_args(c, false, max_depth)?,
-        "UID" => {
+        b"SORT" => sort_args(c, false, max_depth)?,
+        b"THREAD" => thread_args(c, false, max_depth)?,
+        b"UID" => {
             c.sp()?;
             let at = c.pos;
             let sub = c.word_upper("UID subcommand")?;
-            match sub.as_str() {
-                "FETCH" => fetch_args(c, true)?,
-                "STORE" => store_args(c, true)?,
-                "COPY" => {
+            match sub.as_bytes() {
+                b"FETCH" => fetch_args(c, true)?,
+                b"STORE" => store_args(c, true)?,
+                b"COPY" => {
                     let (set, mailbox) = set_mailbox(c)?;
                     Command::Copy {
                         uid: true,
@@ -248,7 +247,7 @@ fn command_body(c: &mut Cursor<'_>, max_depth: usize) -> PResult<Command> {
                         mailbox,
                     }
                 }
-                "MOVE" => {
+                b"MOVE" => {
                     let (set, mailbox) = set_mailbox(c)?;
                     Command::Move {
                         uid: true,
@@ -256,7 +255,7 @@ fn command_body(c: &mut Cursor<'_>, max_depth: usize) -> PResult<Command> {
                         mailbox,
                     }
                 }
-                "SEARCH" => {
+                b"SEARCH" => {
                     let (charset, criteria) = search_args(c, max_depth)?;
                     Command::Search {
                         uid: true,
@@ -264,14 +263,14 @@ fn command_body(c: &mut Cursor<'_>, max_depth: usize) -> PResult<Command> {
                         criteria,
                     }
                 }
-                "EXPUNGE" => {
+                b"EXPUNGE" => {
                     c.sp()?;
                     Command::UidExpunge {
                         uids: c.sequence_set()?,
                     }
                 }
-                "SORT" => sort_args(c, true, max_depth)?,
-                "THREAD" => thread_args(c, true, max_depth)?,
+                b"SORT" => sort_args(c, true, max_depth)?,
+                b"THREAD" => thread_args(c, true, max_depth)?,
                 _ => {
                     return Err(c.err_at(
                         at,
@@ -280,16 +279,16 @@ fn command_body(c: &mut Cursor<'_>, max_depth: usize) -> PResult<Command> {
                 }
             }
         }
-        "GETQUOTA" => {
+        b"GETQUOTA" => {
             c.sp()?;
             Command::GetQuota {
                 root: c.astring_utf8()?,
             }
         }
-        "GETQUOTAROOT" => Command::GetQuotaRoot {
+        b"GETQUOTAROOT" => Command::GetQuotaRoot {
             mailbox: sp_mailbox(c)?,
         },
-        "SETQUOTA" => {
+        b"SETQUOTA" => {
             c.sp()?;
             let root = c.astring_utf8()?;
             c.sp()?;
@@ -302,7 +301,7 @@ fn command_body(c: &mut Cursor<'_>, max_depth: usize) -> PResult<Command> {
             })?;
             Command::SetQuota { root, limits }
         }
-        "SETACL" => {
+        b"SETACL" => {
             let mailbox = sp_mailbox(c)?;
             c.sp()?;
             let identifier = c.astring_utf8()?;
@@ -314,7 +313,7 @@ fn command_body(c: &mut Cursor<'_>, max_depth: usize) -> PResult<Command> {
                 rights,
             }
         }
-        "DELETEACL" => {
+        b"DELETEACL" => {
             let mailbox = sp_mailbox(c)?;
             c.sp()?;
             Command::DeleteAcl {
@@ -322,10 +321,10 @@ fn command_body(c: &mut Cursor<'_>, max_depth: usize) -> PResult<Command> {
                 identifier: c.astring_utf8()?,
             }
         }
-        "GETACL" => Command::GetAcl {
+        b"GETACL" => Command::GetAcl {
             mailbox: sp_mailbox(c)?,
         },
-        "LISTRIGHTS" => {
+        b"LISTRIGHTS" => {
             let mailbox = sp_mailbox(c)?;
             c.sp()?;
             Command::ListRights {
@@ -333,10 +332,10 @@ fn command_body(c: &mut Cursor<'_>, max_depth: usize) -> PResult<Command> {
                 identifier: c.astring_utf8()?,
             }
         }
-        "MYRIGHTS" => Command::MyRights {
+        b"MYRIGHTS" => Command::MyRights {
             mailbox: sp_mailbox(c)?,
         },
-        "ACL" => {
+        b"ACL" => {
             c.sp()?;
             let at = c.pos;
             let sub = c.word_upper("STORE, DELETE or SET")?;
@@ -346,8 +345,8 @@ fn command_body(c: &mut Cursor<'_>, max_depth: usize) -> PResult<Command> {
             } else {
                 vec![c.mailbox()?]
             };
-            match sub.as_str() {
-                "STORE" => {
+            match sub.as_bytes() {
+                b"STORE" => {
                     c.sp()?;
                     let identifier = c.astring_utf8()?;
                     c.sp()?;
@@ -358,14 +357,14 @@ fn command_body(c: &mut Cursor<'_>, max_depth: usize) -> PResult<Command> {
                         rights,
                     }
                 }
-                "DELETE" => {
+                b"DELETE" => {
                     c.sp()?;
                     Command::AclDelete {
                         mailboxes,
                         identifier: c.astring_utf8()?,
                     }
                 }
-                "SET" => {
+                b"SET" => {
                     let mut entries = Vec::new();
                     while c.eat(b' ') {
                         let identifier = c.astring_utf8()?;
@@ -378,7 +377,7 @@ fn command_body(c: &mut Cursor<'_>, max_depth: usize) -> PResult<Command> {
                 _ => return Err(c.err_at(at, "STORE, DELETE or SET")),
             }
         }
-        "ENABLE" => {
+        b"ENABLE" => {
             let mut capabilities = Vec::new();
             while c.eat(b' ') {
                 let a = c.atom()?;
@@ -389,7 +388,7 @@ fn command_body(c: &mut Cursor<'_>, max_depth: usize) -> PResult<Command> {
             }
             Command::Enable { capabilities }
         }
-        "ID" => {
+        b"ID" => {
             c.sp()?;
             Command::Id {
                 parameters: id_params(c)?,
@@ -496,18 +495,18 @@ fn fetch_args(c: &mut Cursor<'_>, uid: bool) -> PResult<Command> {
 fn fetch_attribute(c: &mut Cursor<'_>) -> PResult<FetchAttribute> {
     let at = c.pos;
     let w = c.word_upper("fetch item")?;
-    Ok(match w.as_str() {
-        "ENVELOPE" => FetchAttribute::Envelope,
-        "FLAGS" => FetchAttribute::Flags,
-        "INTERNALDATE" => FetchAttribute::InternalDate,
-        "RFC822" => FetchAttribute::Rfc822,
-        "RFC822.HEADER" => FetchAttribute::Rfc822Header,
-        "RFC822.SIZE" => FetchAttribute::Rfc822Size,
-        "RFC822.TEXT" => FetchAttribute::Rfc822Text,
-        "BODYSTRUCTURE" => FetchAttribute::BodyStructure,
-        "UID" => FetchAttribute::Uid,
-        "BODY" if c.peek() != Some(b'[') => FetchAttribute::Body,
-        "BODY" | "BODY.PEEK" => {
+    Ok(match w.as_bytes() {
+        b"ENVELOPE" => FetchAttribute::Envelope,
+        b"FLAGS" => FetchAttribute::Flags,
+        b"INTERNALDATE" => FetchAttribute::InternalDate,
+        b"RFC822" => FetchAttribute::Rfc822,
+        b"RFC822.HEADER" => FetchAttribute::Rfc822Header,
+        b"RFC822.SIZE" => FetchAttribute::Rfc822Size,
+        b"RFC822.TEXT" => FetchAttribute::Rfc822Text,
+        b"BODYSTRUCTURE" => FetchAttribute::BodyStructure,
+        b"UID" => FetchAttribute::Uid,
+        b"BODY" if c.peek() != Some(b'[') => FetchAttribute::Body,
+        b"BODY" | b"BODY.PEEK" => {
             let section = section(c)?;
             let partial = if c.eat(b'<') {
                 let origin = c.number()?;
@@ -519,7 +518,7 @@ fn fetch_attribute(c: &mut Cursor<'_>) -> PResult<FetchAttribute> {
                 None
             };
             FetchAttribute::BodySection {
-                peek: w.as_str() == "BODY.PEEK",
+                peek: w.as_bytes() == b"BODY.PEEK",
                 section,
                 partial,
             }
@@ -551,16 +550,16 @@ pub(crate) fn section(c: &mut Cursor<'_>) -> PResult<Section> {
     }
     let at = c.pos;
     let w = c.word_upper("section text")?;
-    let text = match w.as_str() {
-        "HEADER" => SectionText::Header,
-        "TEXT" => SectionText::Text,
-        "MIME" if !s.part.is_empty() => SectionText::Mime,
-        "MIME" => return Err(c.err_at(at, "part number before MIME")),
-        "HEADER.FIELDS" | "HEADER.FIELDS.NOT" => {
+    let text = match w.as_bytes() {
+        b"HEADER" => SectionText::Header,
+        b"TEXT" => SectionText::Text,
+        b"MIME" if !s.part.is_empty() => SectionText::Mime,
+        b"MIME" => return Err(c.err_at(at, "part number before MIME")),
+        b"HEADER.FIELDS" | b"HEADER.FIELDS.NOT" => {
             c.sp()?;
             // RFC 3501 §9 header-list: at least one name.
             let names = c.paren_list(false, Cursor::astring_utf8)?;
-            if w.as_str() == "HEADER.FIELDS" {
+            if w.as_bytes() == b"HEADER.FIELDS" {
                 SectionText::HeaderFields(names)
             } else {
                 SectionText::HeaderFieldsNot(names)
@@ -586,9 +585,9 @@ fn store_args(c: &mut Cursor<'_>, uid: bool) -> PResult<Command> {
     };
     let at = c.pos;
     let w = c.word_upper("FLAGS or FLAGS.SILENT")?;
-    let silent = match w.as_str() {
-        "FLAGS" => false,
-        "FLAGS.SILENT" => true,
+    let silent = match w.as_bytes() {
+        b"FLAGS" => false,
+        b"FLAGS.SILENT" => true,
         _ => return Err(c.err_at(at, "FLAGS or FLAGS.SILENT")),
     };
     c.sp()?;
@@ -662,21 +661,21 @@ pub(crate) fn search_key(c: &mut Cursor<'_>, max_depth: usize) -> PResult<Search
             }
             Some(b'0'..=b'9' | b'*' | b'$') => SearchKey::SequenceSet(c.sequence_set()?),
             _ => {
-                let w = c.word("search key")?.to_ascii_uppercase();
-                match w.as_str() {
-                    "NOT" | "OR" => {
+                let w = c.word_upper("search key")?;
+                match w.as_bytes() {
+                    b"NOT" | b"OR" => {
                         if stack.len() >= max_depth {
                             return Err(c.err_at(at, "search key nested less deeply"));
                         }
                         c.sp()?;
-                        stack.push(if w == "NOT" {
+                        stack.push(if w.as_bytes() == b"NOT" {
                             Pending::Not
                         } else {
                             Pending::Or
                         });
                         continue;
                     }
-                    _ => simple_search_key(c, &w, at)?,
+                    _ => simple_search_key(c, w.as_bytes(), at)?,
                 }
             }
         };
@@ -706,7 +705,7 @@ pub(crate) fn search_key(c: &mut Cursor<'_>, max_depth: usize) -> PResult<Search
     }
 }
 
-fn simple_search_key(c: &mut Cursor<'_>, w: &str, at: usize) -> PResult<SearchKey> {
+fn simple_search_key(c: &mut Cursor<'_>, w: &[u8], at: usize) -> PResult<SearchKey> {
     fn s(c: &mut Cursor<'_>) -> PResult<String> {
         c.sp()?;
         c.astring_utf8()
@@ -722,52 +721,52 @@ fn simple_search_key(c: &mut Cursor<'_>, w: &str, at: usize) -> PResult<SearchKe
         crate::types::Keyword::new(a).map_err(|_| c.err_at(at, "keyword"))
     }
     Ok(match w {
-        "ALL" => SearchKey::All,
-        "ANSWERED" => SearchKey::Answered,
-        "BCC" => SearchKey::Bcc(s(c)?),
-        "BEFORE" => SearchKey::Before(d(c)?),
-        "BODY" => SearchKey::Body(s(c)?),
-        "CC" => SearchKey::Cc(s(c)?),
-        "DELETED" => SearchKey::Deleted,
-        "DRAFT" => SearchKey::Draft,
-        "FLAGGED" => SearchKey::Flagged,
-        "FROM" => SearchKey::From(s(c)?),
-        "HEADER" => {
+        b"ALL" => SearchKey::All,
+        b"ANSWERED" => SearchKey::Answered,
+        b"BCC" => SearchKey::Bcc(s(c)?),
+        b"BEFORE" => SearchKey::Before(d(c)?),
+        b"BODY" => SearchKey::Body(s(c)?),
+        b"CC" => SearchKey::Cc(s(c)?),
+        b"DELETED" => SearchKey::Deleted,
+        b"DRAFT" => SearchKey::Draft,
+        b"FLAGGED" => SearchKey::Flagged,
+        b"FROM" => SearchKey::From(s(c)?),
+        b"HEADER" => {
             let name = s(c)?;
             let value = s(c)?;
             SearchKey::Header(name, value)
         }
-        "KEYWORD" => SearchKey::Keyword(kw(c)?),
-        "LARGER" => {
+        b"KEYWORD" => SearchKey::Keyword(kw(c)?),
+        b"LARGER" => {
             c.sp()?;
             SearchKey::Larger(c.number()?)
         }
-        "NEW" => SearchKey::New,
-        "OLD" => SearchKey::Old,
-        "ON" => SearchKey::On(d(c)?),
-        "RECENT" => SearchKey::Recent,
-        "SEEN" => SearchKey::Seen,
-        "SENTBEFORE" => SearchKey::SentBefore(d(c)?),
-        "SENTON" => SearchKey::SentOn(d(c)?),
-        "SENTSINCE" => SearchKey::SentSince(d(c)?),
-        "SINCE" => SearchKey::Since(d(c)?),
-        "SMALLER" => {
+        b"NEW" => SearchKey::New,
+        b"OLD" => SearchKey::Old,
+        b"ON" => SearchKey::On(d(c)?),
+        b"RECENT" => SearchKey::Recent,
+        b"SEEN" => SearchKey::Seen,
+        b"SENTBEFORE" => SearchKey::SentBefore(d(c)?),
+        b"SENTON" => SearchKey::SentOn(d(c)?),
+        b"SENTSINCE" => SearchKey::SentSince(d(c)?),
+        b"SINCE" => SearchKey::Since(d(c)?),
+        b"SMALLER" => {
             c.sp()?;
             SearchKey::Smaller(c.number()?)
         }
-        "SUBJECT" => SearchKey::Subject(s(c)?),
-        "TEXT" => SearchKey::Text(s(c)?),
-        "TO" => SearchKey::To(s(c)?),
-        "UID" => {
+        b"SUBJECT" => SearchKey::Subject(s(c)?),
+        b"TEXT" => SearchKey::Text(s(c)?),
+        b"TO" => SearchKey::To(s(c)?),
+        b"UID" => {
             c.sp()?;
             SearchKey::Uid(c.sequence_set()?)
         }
-        "UNANSWERED" => SearchKey::Unanswered,
-        "UNDELETED" => SearchKey::Undeleted,
-        "UNDRAFT" => SearchKey::Undraft,
-        "UNFLAGGED" => SearchKey::Unflagged,
-        "UNKEYWORD" => SearchKey::Unkeyword(kw(c)?),
-        "UNSEEN" => SearchKey::Unseen,
+        b"UNANSWERED" => SearchKey::Unanswered,
+        b"UNDELETED" => SearchKey::Undeleted,
+        b"UNDRAFT" => SearchKey::Undraft,
+        b"UNFLAGGED" => SearchKey::Unflagged,
+        b"UNKEYWORD" => SearchKey::Unkeyword(kw(c)?),
+        b"UNSEEN" => SearchKey::Unseen,
         _ => return Err(c.err_at(at, "search key")),
     })
 }

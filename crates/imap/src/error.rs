@@ -42,6 +42,21 @@ pub struct ParseError {
     pub tag: Option<String>,
 }
 
+/// The `expected` text of a mailbox name that is not valid modified UTF-7.
+pub(crate) const INVALID_MAILBOX_NAME: &str = "mailbox name in modified UTF-7";
+
+impl ParseError {
+    /// Whether the command was well formed except that a mailbox name is
+    /// not valid modified UTF-7 (RFC 3501 §5.1.3: `&` not closed by `-`,
+    /// a superfluous shift, base64 of printable ASCII, a bad surrogate).
+    /// Such a command is answered `NO`, not `BAD`: the syntax is fine and
+    /// the name is what the server refuses (RFC 3501 §5.1.3, as Dovecot
+    /// does).
+    pub fn is_invalid_mailbox_name(&self) -> bool {
+        self.expected == INVALID_MAILBOX_NAME
+    }
+}
+
 fn tag_prefix(tag: &Option<String>) -> String {
     match tag {
         Some(t) => format!("command {t}: "),

@@ -13,24 +13,112 @@ use crate::types::{
     decode_modified_utf7,
 };
 
+/// Character classes, one bit each, looked up in [`CLASS`].
+const ATOM: u8 = 1;
+const ASTRING: u8 = 2;
+const LIST: u8 = 4;
+const TAG: u8 = 8;
+const WORD: u8 = 16;
+const QUOTED: u8 = 32;
+/// A quoted-string character that is neither `"` nor `\\`.
+const QUOTED_PLAIN: u8 = 64;
+
+/// The class bits of every byte, computed once at compile time from the
+/// RFC 3501 §9 productions below.
+static CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        // ATOM-CHAR: any CHAR except atom-specials (CTL, SP, "(" ")" "{"
+        // list-wildcards quoted-specials resp-specials).
+        let atom = b >= 0x21
+            && b <= 0x7e
+            && !matches!(b, b'(' | b')' | b'{' | b'%' | b'*' | b'"' | b'\\' | b']');
+        let astring = atom || b == b']';
+        let mut bits = 0;
+        if atom {
+            bits |= ATOM;
+        }
+        if astring {
+            bits |= ASTRING;
+        }
+        if astring || b == b'%' || b == b'*' {
+            bits |= LIST;
+        }
+        if astring && b != b'+' {
+            bits |= TAG;
+        }
+        if b.is_ascii_alphanumeric() || b == b'.' || b == b'-' {
+            bits |= WORD;
+        }
+        if b >= 0x01 && b <= 0x7f && b != b'\r' && b != b'\n' {
+            bits |= QUOTED;
+            if b != b'"' && b != b'\\' {
+                bits |= QUOTED_PLAIN;
+            }
+        }
+        t[i] = bits;
+        i += 1;
+    }
+    t
+};
+
+#[inline]
+fn class(b: u8, bit: u8) -> bool {
+    CLASS[usize::from(b)] & bit != 0
+}
+
 /// RFC 3501 §9 `ATOM-CHAR`: any CHAR except atom-specials.
 pub(crate) fn is_atom_char(b: u8) -> bool {
-    matches!(b, 0x21..=0x7e) && !matches!(b, b'(' | b')' | b'{' | b'%' | b'*' | b'"' | b'\\' | b']')
+    class(b, ATOM)
 }
 
 /// RFC 3501 §9 `ASTRING-CHAR = ATOM-CHAR / resp-specials`.
 pub(crate) fn is_astring_char(b: u8) -> bool {
-    is_atom_char(b) || b == b']'
+    class(b, ASTRING)
 }
 
 /// RFC 3501 §9 `list-char = ATOM-CHAR / list-wildcards / resp-specials`.
 pub(crate) fn is_list_char(b: u8) -> bool {
-    is_astring_char(b) || b == b'%' || b == b'*'
+    class(b, LIST)
+}
+
+/// RFC 3501 §9 `tag = 1*<any ASTRING-CHAR except "+">`.
+pub(crate) fn is_tag_char(b: u8) -> bool {
+    class(b, TAG)
+}
+
+/// Letters, digits, `.` and `-`: the bytes of keywords ([`Cursor::word`]).
+pub(crate) fn is_word_char(b: u8) -> bool {
+    class(b, WORD)
 }
 
 /// RFC 3501 §9 `TEXT-CHAR`, restricted to 7 bits for quoted strings.
 pub(crate) fn is_quoted_char(b: u8) -> bool {
-    matches!(b, 0x01..=0x7f) && b != b'\r' && b != b'\n'
+    class(b, QUOTED)
+}
+
+/// Whether `data` holds a NUL byte. Blocks of 64 bytes are reduced with
+/// `min`, which the compiler turns into SIMD; literals are scanned at
+/// memory speed.
+pub(crate) fn has_nul(data: &[u8]) -> bool {
+    let mut blocks = data.chunks_exact(64);
+    for block in &mut blocks {
+        if block.iter().fold(u8::MAX, |m, &b| m.min(b)) == 0 {
+            return true;
+        }
+    }
+    blocks.remainder().contains(&0)
+}
+
+/// A `String` from bytes the caller has checked to be ASCII. For the short
+/// tokens of IMAP this is cheaper than UTF-8 validation.
+pub(crate) fn ascii_string(bytes: &[u8]) -> String {
+    match std::str::from_utf8(bytes) {
+        Ok(s) => s.to_owned(),
+        Err(_) => String::from_utf8_lossy(bytes).into_owned(),
+    }
 }
 
 pub(crate) const MONTHS: [&str; 12] = [
@@ -122,12 +210,12 @@ impl<'a> Cursor<'a> {
         self.input[self.pos..].starts_with(b"\r\n")
     }
 
+    #[inline]
     fn take_while(&mut self, pred: impl Fn(u8) -> bool) -> &'a [u8] {
-        let start = self.pos;
-        while self.pos < self.input.len() && pred(self.input[self.pos]) {
-            self.pos += 1;
-        }
-        &self.input[start..self.pos]
+        let rest = &self.input[self.pos..];
+        let n = rest.iter().position(|&b| !pred(b)).unwrap_or(rest.len());
+        self.pos += n;
+        &rest[..n]
     }
 
     /// Bytes as ASCII text; only called on runs of ASCII characters.
@@ -139,7 +227,7 @@ impl<'a> Cursor<'a> {
     /// A run of letters, digits, `.` and `-`: command names, fetch items,
     /// search keys and the like (compared case-insensitively by callers).
     pub(crate) fn word(&mut self, what: &'static str) -> PResult<&'a str> {
-        let w = self.take_while(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-');
+        let w = self.take_while(is_word_char);
         if w.is_empty() {
             Err(self.err(what))
         } else {
@@ -151,13 +239,16 @@ impl<'a> Cursor<'a> {
     /// Words longer than the buffer come back empty, which matches no
     /// keyword.
     pub(crate) fn word_upper(&mut self, what: &'static str) -> PResult<Upper> {
-        let w = self.word(what)?;
+        let w = self.take_while(is_word_char);
+        if w.is_empty() {
+            return Err(self.err(what));
+        }
         let mut u = Upper {
             buf: [0; 24],
             len: 0,
         };
         if w.len() <= u.buf.len() {
-            u.buf[..w.len()].copy_from_slice(w.as_bytes());
+            u.buf[..w.len()].copy_from_slice(w);
             u.buf[..w.len()].make_ascii_uppercase();
             u.len = w.len();
         }
@@ -170,10 +261,7 @@ impl<'a> Cursor<'a> {
         let end = self.pos + kw.len();
         if end <= self.input.len()
             && self.input[self.pos..end].eq_ignore_ascii_case(kw.as_bytes())
-            && !self
-                .input
-                .get(end)
-                .is_some_and(|&b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
+            && !self.input.get(end).is_some_and(|&b| is_word_char(b))
         {
             self.pos = end;
             true
@@ -191,12 +279,13 @@ impl<'a> Cursor<'a> {
         }
     }
 
-    pub(crate) fn tag(&mut self) -> PResult<&'a str> {
-        let t = self.take_while(crate::framer::is_tag_char);
+    /// `tag`: the bytes are ASCII tag characters.
+    pub(crate) fn tag(&mut self) -> PResult<&'a [u8]> {
+        let t = self.take_while(is_tag_char);
         if t.is_empty() {
             Err(self.err("tag"))
         } else {
-            Ok(Self::ascii(t))
+            Ok(t)
         }
     }
 
@@ -238,17 +327,15 @@ impl<'a> Cursor<'a> {
         self.expect(b'"', "quoted string")?;
         let start = self.pos;
         // Fast path: no escapes.
-        while let Some(b) = self.peek() {
-            match b {
-                b'"' => {
-                    let s = &self.input[start..self.pos];
-                    self.pos += 1;
-                    return Ok(Cow::Borrowed(s));
-                }
-                b'\\' => break,
-                b if is_quoted_char(b) => self.pos += 1,
-                _ => return Err(self.err("7-bit text character or closing quote")),
+        self.take_while(|b| class(b, QUOTED_PLAIN));
+        match self.peek() {
+            Some(b'"') => {
+                let s = &self.input[start..self.pos];
+                self.pos += 1;
+                return Ok(Cow::Borrowed(s));
             }
+            Some(b'\\') => {}
+            _ => return Err(self.err("7-bit text character or closing quote")),
         }
         let mut out = self.input[start..self.pos].to_vec();
         loop {
@@ -312,7 +399,7 @@ impl<'a> Cursor<'a> {
             .ok_or_else(|| self.err_at(open, "literal data"))?;
         let data = &self.input[self.pos..end];
         // RFC 3501 §9 CHAR8 excludes NUL.
-        if data.contains(&0) {
+        if has_nul(data) {
             let i = data.iter().position(|&b| b == 0).unwrap_or(0);
             return Err(self.err_at(self.pos + i, "literal octet other than NUL"));
         }
@@ -355,6 +442,7 @@ impl<'a> Cursor<'a> {
 
     pub(crate) fn utf8(&self, start: usize, bytes: Cow<'a, [u8]>) -> PResult<String> {
         match bytes {
+            // Short ASCII (atoms, quoted strings): skip UTF-8 validation.
             Cow::Borrowed(b) => std::str::from_utf8(b)
                 .map(str::to_owned)
                 .map_err(|e| self.err_at(start + e.valid_up_to(), "UTF-8 text")),
@@ -390,14 +478,32 @@ impl<'a> Cursor<'a> {
     /// §5.1.3); any case of INBOX is INBOX (§9).
     pub(crate) fn mailbox(&mut self) -> PResult<MailboxName> {
         let start = self.pos;
-        let raw = self.astring_utf8()?;
+        if !matches!(self.peek(), Some(b'"' | b'{')) {
+            // An atom: ASCII already, so no UTF-8 check and one allocation.
+            let a = self.take_while(is_astring_char);
+            if a.is_empty() {
+                return Err(self.err("atom, quoted string or literal"));
+            }
+            if a.eq_ignore_ascii_case(b"INBOX") {
+                return Ok(MailboxName::inbox());
+            }
+            if !a.contains(&b'&') {
+                return Ok(MailboxName::new(ascii_string(a)));
+            }
+            self.pos = start;
+        }
+        let raw = self.astring()?;
         // Printable ASCII without `&` stands for itself (RFC 3501 §5.1.3):
         // no decoding needed.
-        if raw.bytes().all(|b| (0x20..0x7f).contains(&b) && b != b'&') {
-            return Ok(MailboxName::new(raw));
+        if raw.iter().all(|&b| (0x20..0x7f).contains(&b) && b != b'&') {
+            return Ok(MailboxName::new(ascii_string(&raw)));
         }
-        MailboxName::from_modified_utf7(&raw)
-            .map_err(|_| self.err_at(start, "mailbox name in modified UTF-7"))
+        // Anything else must be modified UTF-7, which is ASCII: 8-bit
+        // bytes (UTF-8 or not) make the name invalid, not the syntax.
+        std::str::from_utf8(&raw)
+            .ok()
+            .and_then(|raw| MailboxName::from_modified_utf7(raw).ok())
+            .ok_or_else(|| self.err_at(start, crate::error::INVALID_MAILBOX_NAME))
     }
 
     /// `list-mailbox = 1*list-char / string`, decoded from modified UTF-7.
@@ -654,9 +760,23 @@ pub(crate) struct Upper {
 }
 
 impl Upper {
-    pub(crate) fn as_str(&self) -> &str {
-        // Only ASCII letters, digits, '.' and '-' are copied in.
-        std::str::from_utf8(&self.buf[..self.len]).unwrap_or_default()
+    /// `w` upper-cased (ASCII); empty when longer than the buffer.
+    pub(crate) fn of(w: &[u8]) -> Upper {
+        let mut u = Upper {
+            buf: [0; 24],
+            len: 0,
+        };
+        if w.len() <= u.buf.len() {
+            u.buf[..w.len()].copy_from_slice(w);
+            u.buf[..w.len()].make_ascii_uppercase();
+            u.len = w.len();
+        }
+        u
+    }
+
+    /// The upper-cased word (ASCII letters, digits, `.` and `-`).
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        &self.buf[..self.len]
     }
 }
 
@@ -669,6 +789,47 @@ enum FlagAny {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn character_classes_match_the_grammar() {
+        for b in 0..=255u8 {
+            let atom = (0x21..=0x7e).contains(&b) && !b"(){%*\"\\]".contains(&b);
+            assert_eq!(is_atom_char(b), atom, "{b:#x}");
+            assert_eq!(is_astring_char(b), atom || b == b']', "{b:#x}");
+            assert_eq!(is_list_char(b), atom || b"]%*".contains(&b), "{b:#x}");
+            assert_eq!(is_tag_char(b), (atom || b == b']') && b != b'+', "{b:#x}");
+            assert_eq!(
+                is_word_char(b),
+                b.is_ascii_alphanumeric() || b"-.".contains(&b)
+            );
+            assert_eq!(
+                is_quoted_char(b),
+                (1..=0x7f).contains(&b) && b != b'\r' && b != b'\n'
+            );
+        }
+    }
+
+    #[test]
+    fn nul_scan() {
+        assert!(!has_nul(b""));
+        for len in [1usize, 63, 64, 65, 200] {
+            let v = vec![b'a'; len];
+            assert!(!has_nul(&v));
+            for at in 0..len {
+                let mut w = v.clone();
+                w[at] = 0;
+                assert!(has_nul(&w), "{len} {at}");
+            }
+        }
+    }
+
+    #[test]
+    fn ascii_strings() {
+        assert_eq!(ascii_string(b""), "");
+        assert_eq!(ascii_string(b"a1"), "a1");
+        let long = b"abcdefghijklmnopqrstuvwxyz0123456789";
+        assert_eq!(ascii_string(long), "abcdefghijklmnopqrstuvwxyz0123456789");
+    }
 
     #[test]
     fn quoted_escapes() {

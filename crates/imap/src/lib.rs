@@ -62,7 +62,14 @@
 //! recursion; decoding stops at the depth limit, encoding never does.
 //! Parse errors carry the byte offset, what was expected and the tag.
 //!
-//! Not supported: BINARY (`~{n}` literals), UTF8=ACCEPT, CONDSTORE/QRESYNC,
+//! A mailbox name that is not valid modified UTF-7 makes a well-formed
+//! command fail with an error for which
+//! [`error::ParseError::is_invalid_mailbox_name`] holds; the server
+//! connection answers it `NO` (RFC 3501 §5.1.3), not `BAD`.
+//!
+//! `ENABLE UTF8=ACCEPT` parses like any `ENABLE` (the application decides
+//! what it enables), but UTF-8 mailbox names and strings (RFC 6855) are
+//! not. Not supported: BINARY (`~{n}` literals), CONDSTORE/QRESYNC,
 //! MULTIAPPEND, ESEARCH, RFC 5258 LIST-EXTENDED selection options other
 //! than Courier's ACL2 form. Grammar is hand-written over a byte cursor
 //! rather than nom combinators, so every error has an exact offset.

@@ -40,6 +40,11 @@ pub struct ResponseParseOptions {
     pub lenient_8bit_text: bool,
     /// Accept (and drop) extension data in the non-extensible `BODY`.
     pub lenient_body_extensions: bool,
+    /// Accept (and drop) extended LIST data items other than `ACL` and
+    /// `MYRIGHTS` (Courier sends more item kinds in some versions;
+    /// `acl-quota.md` B.3). Their values may be any nesting of lists,
+    /// atoms, numbers, strings and `NIL`.
+    pub lenient_unknown_list_items: bool,
 }
 
 impl Default for ResponseParseOptions {
@@ -51,6 +56,7 @@ impl Default for ResponseParseOptions {
             lenient_nil_encoding: false,
             lenient_8bit_text: false,
             lenient_body_extensions: false,
+            lenient_unknown_list_items: false,
         }
     }
 }
@@ -64,6 +70,7 @@ impl ResponseParseOptions {
             lenient_nil_encoding: true,
             lenient_8bit_text: true,
             lenient_body_extensions: true,
+            lenient_unknown_list_items: true,
             ..ResponseParseOptions::default()
         }
     }
@@ -125,13 +132,13 @@ fn response(c: &mut Cursor<'_>, o: &ResponseParseOptions) -> PResult<Response> {
     }
     let t = c.tag()?;
     c.tag = Some((0, t.len()));
-    let tag = Tag::new(t).ok_or_else(|| c.err_at(0, "tag"))?;
+    let tag = Tag::from_tag_bytes(t);
     c.sp()?;
     let at = c.pos;
-    let kind = match c.word_upper("OK, NO or BAD")?.as_str() {
-        "OK" => StatusKind::Ok,
-        "NO" => StatusKind::No,
-        "BAD" => StatusKind::Bad,
+    let kind = match c.word_upper("OK, NO or BAD")?.as_bytes() {
+        b"OK" => StatusKind::Ok,
+        b"NO" => StatusKind::No,
+        b"BAD" => StatusKind::Bad,
         _ => return Err(c.err_at(at, "OK, NO or BAD")),
     };
     let (code, text) = resp_text(c)?;
@@ -164,13 +171,19 @@ fn resp_text(c: &mut Cursor<'_>) -> PResult<(Option<Code>, String)> {
 fn bracket_code(c: &mut Cursor<'_>) -> PResult<Code> {
     c.expect(b'[', "'['")?;
     let at = c.pos;
-    let name = c.atom()?.to_ascii_uppercase();
-    if let Some((_, code)) = SIMPLE_CODES.iter().find(|(n, _)| *n == name) {
+    let name = c.atom()?;
+    // Upper-cased on the stack; codes longer than 24 bytes are none of
+    // the known ones and come back empty.
+    let upper = crate::lexer::Upper::of(name.as_bytes());
+    if let Some((_, code)) = SIMPLE_CODES
+        .iter()
+        .find(|(n, _)| n.as_bytes() == upper.as_bytes())
+    {
         c.expect(b']', "']'")?;
         return Ok(code.clone());
     }
-    let code = match name.as_str() {
-        "BADCHARSET" => {
+    let code = match upper.as_bytes() {
+        b"BADCHARSET" => {
             let list = if c.eat(b' ') {
                 c.paren_list(false, Cursor::astring_utf8)?
             } else {
@@ -178,28 +191,28 @@ fn bracket_code(c: &mut Cursor<'_>) -> PResult<Code> {
             };
             Code::BadCharset(list)
         }
-        "CAPABILITY" => Code::Capability(atoms(c, true)?),
-        "PERMANENTFLAGS" => {
+        b"CAPABILITY" => Code::Capability(atoms(c, true)?),
+        b"PERMANENTFLAGS" => {
             c.sp()?;
             Code::PermanentFlags(c.paren_list(true, Cursor::flag_perm)?)
         }
-        "UIDNEXT" | "UIDVALIDITY" | "UNSEEN" => {
+        b"UIDNEXT" | b"UIDVALIDITY" | b"UNSEEN" => {
             c.sp()?;
             let n = c.nz_number()?;
-            match name.as_str() {
-                "UIDNEXT" => Code::UidNext(n),
-                "UIDVALIDITY" => Code::UidValidity(n),
+            match upper.as_bytes() {
+                b"UIDNEXT" => Code::UidNext(n),
+                b"UIDVALIDITY" => Code::UidValidity(n),
                 _ => Code::Unseen(n),
             }
         }
-        "APPENDUID" => {
+        b"APPENDUID" => {
             c.sp()?;
             let uid_validity = c.nz_number()?;
             c.sp()?;
             let uids = c.sequence_set()?;
             Code::AppendUid { uid_validity, uids }
         }
-        "COPYUID" => {
+        b"COPYUID" => {
             c.sp()?;
             let uid_validity = c.nz_number()?;
             c.sp()?;
@@ -212,12 +225,12 @@ fn bracket_code(c: &mut Cursor<'_>) -> PResult<Code> {
                 destination,
             }
         }
-        "MYRIGHTS" => {
+        b"MYRIGHTS" => {
             c.sp()?;
             Code::MyRights(rights(c)?)
         }
         _ => {
-            let name = Atom::new(name).ok_or_else(|| c.err_at(at, "atom"))?;
+            let name = Atom::new(name.to_ascii_uppercase()).ok_or_else(|| c.err_at(at, "atom"))?;
             let text = if c.eat(b' ') {
                 Some(c.text_until(b']')?)
             } else {
@@ -256,11 +269,11 @@ fn untagged(c: &mut Cursor<'_>, o: &ResponseParseOptions) -> PResult<Response> {
         let at = c.pos;
         let w = c.word_upper("EXISTS, RECENT, EXPUNGE or FETCH")?;
         let nz = || NonZeroU32::new(n).ok_or_else(|| c.err_at(0, "non-zero number"));
-        let data = match w.as_str() {
-            "EXISTS" => Data::Exists(n),
-            "RECENT" => Data::Recent(n),
-            "EXPUNGE" => Data::Expunge(nz()?),
-            "FETCH" => {
+        let data = match w.as_bytes() {
+            b"EXISTS" => Data::Exists(n),
+            b"RECENT" => Data::Recent(n),
+            b"EXPUNGE" => Data::Expunge(nz()?),
+            b"FETCH" => {
                 let seq = nz()?;
                 c.sp()?;
                 let items = c.paren_list(false, |c| fetch_item(c, o))?;
@@ -272,13 +285,13 @@ fn untagged(c: &mut Cursor<'_>, o: &ResponseParseOptions) -> PResult<Response> {
     }
     let at = c.pos;
     let w = c.word_upper("response type")?;
-    let w = w.as_str();
+    let w = w.as_bytes();
     let status = match w {
-        "OK" => Some(StatusKind::Ok),
-        "NO" => Some(StatusKind::No),
-        "BAD" => Some(StatusKind::Bad),
-        "PREAUTH" => Some(StatusKind::PreAuth),
-        "BYE" => Some(StatusKind::Bye),
+        b"OK" => Some(StatusKind::Ok),
+        b"NO" => Some(StatusKind::No),
+        b"BAD" => Some(StatusKind::Bad),
+        b"PREAUTH" => Some(StatusKind::PreAuth),
+        b"BYE" => Some(StatusKind::Bye),
         _ => None,
     };
     if let Some(kind) = status {
@@ -291,10 +304,10 @@ fn untagged(c: &mut Cursor<'_>, o: &ResponseParseOptions) -> PResult<Response> {
         }));
     }
     let data = match w {
-        "CAPABILITY" => Data::Capability(atoms(c, true)?),
-        "LIST" => Data::List(list_data(c)?),
-        "LSUB" => Data::Lsub(list_data(c)?),
-        "STATUS" => {
+        b"CAPABILITY" => Data::Capability(atoms(c, true)?),
+        b"LIST" => Data::List(list_data(c, o)?),
+        b"LSUB" => Data::Lsub(list_data(c, o)?),
+        b"STATUS" => {
             c.sp()?;
             let mailbox = c.mailbox()?;
             c.sp()?;
@@ -307,13 +320,13 @@ fn untagged(c: &mut Cursor<'_>, o: &ResponseParseOptions) -> PResult<Response> {
             })?;
             Data::Status { mailbox, items }
         }
-        "SEARCH" => Data::Search(numbers(c, o)?),
-        "SORT" => Data::Sort(numbers(c, o)?),
-        "FLAGS" => {
+        b"SEARCH" => Data::Search(numbers(c, o)?),
+        b"SORT" => Data::Sort(numbers(c, o)?),
+        b"FLAGS" => {
             c.sp()?;
             Data::Flags(c.paren_list(true, Cursor::flag)?)
         }
-        "NAMESPACE" => {
+        b"NAMESPACE" => {
             c.sp()?;
             let personal = namespace(c)?;
             c.sp()?;
@@ -326,8 +339,8 @@ fn untagged(c: &mut Cursor<'_>, o: &ResponseParseOptions) -> PResult<Response> {
                 shared,
             }
         }
-        "THREAD" => Data::Thread(thread(c, o.max_depth)?),
-        "QUOTA" => {
+        b"THREAD" => Data::Thread(thread(c, o.max_depth)?),
+        b"QUOTA" => {
             c.sp()?;
             let root = c.astring_utf8()?;
             let resources = if o.lenient_quota_without_list && c.at_crlf() {
@@ -350,7 +363,7 @@ fn untagged(c: &mut Cursor<'_>, o: &ResponseParseOptions) -> PResult<Response> {
             };
             Data::Quota { root, resources }
         }
-        "QUOTAROOT" => {
+        b"QUOTAROOT" => {
             c.sp()?;
             let mailbox = c.mailbox()?;
             let mut roots = Vec::new();
@@ -359,7 +372,7 @@ fn untagged(c: &mut Cursor<'_>, o: &ResponseParseOptions) -> PResult<Response> {
             }
             Data::QuotaRoot { mailbox, roots }
         }
-        "ACL" => {
+        b"ACL" => {
             c.sp()?;
             let mailbox = c.mailbox()?;
             let mut entries = Vec::new();
@@ -373,7 +386,7 @@ fn untagged(c: &mut Cursor<'_>, o: &ResponseParseOptions) -> PResult<Response> {
             }
             Data::Acl { mailbox, entries }
         }
-        "LISTRIGHTS" | "RIGHTS-INFO" => {
+        b"LISTRIGHTS" | b"RIGHTS-INFO" => {
             c.sp()?;
             let mailbox = c.mailbox()?;
             c.sp()?;
@@ -384,7 +397,7 @@ fn untagged(c: &mut Cursor<'_>, o: &ResponseParseOptions) -> PResult<Response> {
             while c.eat(b' ') {
                 optional.push(rights(c)?);
             }
-            if w == "LISTRIGHTS" {
+            if w == b"LISTRIGHTS" {
                 Data::ListRights {
                     mailbox,
                     identifier,
@@ -400,7 +413,7 @@ fn untagged(c: &mut Cursor<'_>, o: &ResponseParseOptions) -> PResult<Response> {
                 }
             }
         }
-        "MYRIGHTS" => {
+        b"MYRIGHTS" => {
             c.sp()?;
             let mailbox = c.mailbox()?;
             c.sp()?;
@@ -409,12 +422,12 @@ fn untagged(c: &mut Cursor<'_>, o: &ResponseParseOptions) -> PResult<Response> {
                 rights: rights(c)?,
             }
         }
-        "ENABLED" => Data::Enabled(atoms(c, false)?),
-        "ID" => {
+        b"ENABLED" => Data::Enabled(atoms(c, false)?),
+        b"ID" => {
             c.sp()?;
             Data::Id(id_params(c)?)
         }
-        "ACLFAILED" => {
+        b"ACLFAILED" => {
             c.sp()?;
             let mailbox = c.mailbox()?;
             let text = if c.eat(b' ') {
@@ -453,7 +466,7 @@ fn delimiter(c: &mut Cursor<'_>) -> PResult<Option<char>> {
     }
 }
 
-fn list_data(c: &mut Cursor<'_>) -> PResult<ListData> {
+fn list_data(c: &mut Cursor<'_>, o: &ResponseParseOptions) -> PResult<ListData> {
     c.sp()?;
     let attributes = c.paren_list(true, |c| {
         c.expect(b'\\', "'\\' and attribute")?;
@@ -468,7 +481,7 @@ fn list_data(c: &mut Cursor<'_>) -> PResult<ListData> {
     if c.eat(b' ') {
         // Courier ACL2 extended data: (("ACL" ((id rights)...))("MYRIGHTS" r)),
         // items written next to each other (acl-quota.md B.3).
-        extended = juxtaposed(c, |c| {
+        let items = juxtaposed(c, |c| {
             c.expect(b'(', "'('")?;
             let at = c.pos;
             let name = c.astring_utf8()?;
@@ -488,12 +501,17 @@ fn list_data(c: &mut Cursor<'_>) -> PResult<ListData> {
                 }
             } else if name.eq_ignore_ascii_case("MYRIGHTS") {
                 ListExtended::MyRights(rights(c)?)
+            } else if o.lenient_unknown_list_items {
+                skip_value(c, o.max_depth)?;
+                c.expect(b')', "')'")?;
+                return Ok(None);
             } else {
                 return Err(c.err_at(at, "ACL or MYRIGHTS extended data"));
             };
             c.expect(b')', "')'")?;
-            Ok(item)
+            Ok(Some(item))
         })?;
+        extended = items.into_iter().flatten().collect();
     }
     Ok(ListData {
         attributes,
@@ -501,6 +519,51 @@ fn list_data(c: &mut Cursor<'_>) -> PResult<ListData> {
         mailbox,
         extended,
     })
+}
+
+/// Skips one value of unknown meaning: an atom, number, `NIL`, string or
+/// a parenthesised list of values, nested at most `max_depth` deep
+/// (without recursion).
+fn skip_value(c: &mut Cursor<'_>, max_depth: usize) -> PResult<()> {
+    let mut depth = 0usize;
+    loop {
+        match c.peek() {
+            Some(b'(') => {
+                if depth >= max_depth {
+                    return Err(c.err("value nested less deeply"));
+                }
+                depth += 1;
+                c.pos += 1;
+                continue;
+            }
+            Some(b')') if depth > 0 => {
+                c.pos += 1;
+                depth -= 1;
+            }
+            Some(b' ') if depth > 0 => {
+                c.pos += 1;
+                continue;
+            }
+            Some(b'"' | b'{') => {
+                c.string()?;
+            }
+            _ => {
+                let start = c.pos;
+                while c
+                    .peek()
+                    .is_some_and(|b| crate::lexer::is_list_char(b) || b == b'\\')
+                {
+                    c.pos += 1;
+                }
+                if c.pos == start {
+                    return Err(c.err("value"));
+                }
+            }
+        }
+        if depth == 0 {
+            return Ok(());
+        }
+    }
 }
 
 /// `"(" item *([SP] item) ")"`: Courier writes parenthesised items with
@@ -604,8 +667,8 @@ fn thread(c: &mut Cursor<'_>, max_depth: usize) -> PResult<Thread> {
 fn fetch_item(c: &mut Cursor<'_>, o: &ResponseParseOptions) -> PResult<FetchItem> {
     let at = c.pos;
     let w = c.word_upper("fetch item")?;
-    let w = w.as_str();
-    if w == "BODY" && c.peek() == Some(b'[') {
+    let w = w.as_bytes();
+    if w == b"BODY" && c.peek() == Some(b'[') {
         let section = section(c)?;
         let origin = if c.eat(b'<') {
             let n = c.number()?;
@@ -624,16 +687,16 @@ fn fetch_item(c: &mut Cursor<'_>, o: &ResponseParseOptions) -> PResult<FetchItem
     }
     c.sp()?;
     Ok(match w {
-        "FLAGS" => FetchItem::Flags(c.paren_list(true, Cursor::flag_fetch)?),
-        "ENVELOPE" => FetchItem::Envelope(Box::new(envelope(c)?)),
-        "INTERNALDATE" => FetchItem::InternalDate(c.date_time()?),
-        "RFC822" => FetchItem::Rfc822(c.nstring_bytes()?),
-        "RFC822.HEADER" => FetchItem::Rfc822Header(c.nstring_bytes()?),
-        "RFC822.TEXT" => FetchItem::Rfc822Text(c.nstring_bytes()?),
-        "RFC822.SIZE" => FetchItem::Rfc822Size(c.number()?),
-        "BODY" => FetchItem::Body(Box::new(body(c, o, false)?)),
-        "BODYSTRUCTURE" => FetchItem::BodyStructure(Box::new(body(c, o, true)?)),
-        "UID" => FetchItem::Uid(c.nz_number()?),
+        b"FLAGS" => FetchItem::Flags(c.paren_list(true, Cursor::flag_fetch)?),
+        b"ENVELOPE" => FetchItem::Envelope(Box::new(envelope(c)?)),
+        b"INTERNALDATE" => FetchItem::InternalDate(c.date_time()?),
+        b"RFC822" => FetchItem::Rfc822(c.nstring_bytes()?),
+        b"RFC822.HEADER" => FetchItem::Rfc822Header(c.nstring_bytes()?),
+        b"RFC822.TEXT" => FetchItem::Rfc822Text(c.nstring_bytes()?),
+        b"RFC822.SIZE" => FetchItem::Rfc822Size(c.number()?),
+        b"BODY" => FetchItem::Body(Box::new(body(c, o, false)?)),
+        b"BODYSTRUCTURE" => FetchItem::BodyStructure(Box::new(body(c, o, true)?)),
+        b"UID" => FetchItem::Uid(c.nz_number()?),
         _ => return Err(c.err_at(at, "fetch item")),
     })
 }

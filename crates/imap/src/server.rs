@@ -174,6 +174,11 @@ pub enum ServerError {
     /// Too many consecutive bad commands.
     #[error("too many consecutive bad commands")]
     TooManyBadCommands,
+    /// A mailbox name is not valid modified UTF-7; the command was
+    /// answered `NO` (RFC 3501 §5.1.3), see
+    /// [`ParseError::is_invalid_mailbox_name`].
+    #[error("invalid mailbox name: {0}")]
+    InvalidMailboxName(ParseError),
 }
 
 /// What the command in progress is waiting for.
@@ -373,6 +378,18 @@ impl ServerConnection {
     fn handle_command(&mut self, parsed: Result<TaggedCommand, ParseError>) {
         let TaggedCommand { tag, command } = match parsed {
             Ok(c) => c,
+            Err(e) if e.is_invalid_mailbox_name() && e.tag.is_some() => {
+                // RFC 3501 §5.1.3: the server SHOULD refuse such a name
+                // with NO; the command itself is well formed.
+                let tag = e.tag.clone().and_then(Tag::new);
+                let text = format!(
+                    "mailbox name is not valid modified UTF-7 (byte {})",
+                    e.offset
+                );
+                self.answer(tag.clone(), StatusKind::No, Some(Code::CannotDo), &text);
+                self.violation(tag, ServerError::InvalidMailboxName(e));
+                return;
+            }
             Err(e) => {
                 let tag = e.tag.clone().and_then(Tag::new);
                 let text = e.to_string();

@@ -9,7 +9,9 @@ use postroom_imap::command::{
     SortKey, StatusItem, StoreMode, TaggedCommand, ThreadAlgorithm,
 };
 use postroom_imap::error::DecodeError;
-use postroom_imap::{CommandParseOptions, LiteralMode, decode_command, encode_command_bytes};
+use postroom_imap::{
+    CommandParseOptions, LiteralMode, decode_command, encode_command_bytes, parse_command,
+};
 use postroom_types::chrono::NaiveDate;
 use postroom_types::{
     Flag, Keyword, Limits, MailboxName, QuotaLimit, Resource, Rights, SearchKey, SeqBound,
@@ -1010,4 +1012,47 @@ fn command_encoder_known_answers() {
         postroom_imap::encode_command(&small, LiteralMode::LiteralMinus).len(),
         1
     );
+}
+
+#[test]
+fn invalid_modified_utf7_is_a_distinct_error() {
+    // RFC 3501 §5.1.3: well-formed commands whose mailbox name is not
+    // valid modified UTF-7 are answered NO, so the error says so.
+    let o = CommandParseOptions::default();
+    for input in [
+        &b"a CREATE \"&Jjo!\"\r\n"[..],
+        b"a CREATE &Jjo\r\n",
+        b"a SELECT \"&U,BTFw-&ZeVnLIqe-\"\r\n",
+        b"a EXAMINE \"&AGE-\"\r\n",
+        b"a COPY 1 \"\x7f\"\r\n",
+        b"a APPEND {3+}\r\n\xff\xfe\xfd {1+}\r\nx\r\n",
+    ] {
+        let e = parse_command(input, &o).unwrap_err();
+        assert!(
+            e.is_invalid_mailbox_name(),
+            "{:?}: {e}",
+            String::from_utf8_lossy(input)
+        );
+        assert_eq!(e.tag.as_deref(), Some("a"));
+    }
+    for input in [
+        &b"a CREATE\r\n"[..],
+        b"a CREATE \"x\r\n",
+        b"a SELECT (x)\r\n",
+    ] {
+        let e = parse_command(input, &o).unwrap_err();
+        assert!(!e.is_invalid_mailbox_name(), "{e}");
+    }
+    // Valid names, including ones that need decoding.
+    for (input, name) in [
+        (&b"a CREATE \"a&-b\"\r\n"[..], "a&b"),
+        (b"a CREATE p&AOQA5A-\r\n", "p\u{e4}\u{e4}"),
+        (b"a CREATE inbox\r\n", "INBOX"),
+        (b"a CREATE {5+}\r\niNbOx\r\n", "INBOX"),
+    ] {
+        match parse_command(input, &o).unwrap().command {
+            Command::Create { mailbox } => assert_eq!(mailbox.as_str(), name),
+            other => panic!("{other:?}"),
+        }
+    }
 }

@@ -678,3 +678,55 @@ fn body_item_carries_no_extension_data() {
         matches!(&items[0], FetchItem::Body(b) if matches!(**b, BodyStructure::Single { extension: None, .. }))
     );
 }
+
+#[test]
+fn unknown_extended_list_items_tolerated_when_lenient() {
+    // An item name other than ACL and MYRIGHTS: strict parsing names it,
+    // the lenient option drops it (and keeps the known ones).
+    let input = b"* LIST (\\HasNoChildren) \".\" \"INBOX.x\" ((\"X-COURIER-ITEM\" ((\"a\" 1 NIL)(b {2}\r\nxy) \\Seen))(\"MYRIGHTS\" \"lr\")(\"EMPTY\" ()) (\"X2\" atom))\r\n";
+    let strict = decode_with(input, &ResponseParseOptions::default()).unwrap_err();
+    match strict {
+        DecodeError::Parse(e) => {
+            assert_eq!(e.expected, "ACL or MYRIGHTS extended data");
+            assert_eq!(e.offset, 40);
+        }
+        other => panic!("{other:?}"),
+    }
+    let mut o = ResponseParseOptions::default();
+    o.lenient_unknown_list_items = true;
+    assert_eq!(
+        data(resp_with(input, &o)),
+        Data::List(ListData {
+            attributes: vec![Atom::new("HasNoChildren").unwrap()],
+            delimiter: Some('.'),
+            mailbox: MailboxName::new("INBOX.x"),
+            extended: vec![ListExtended::MyRights("lr".parse::<Rights>().unwrap())],
+        })
+    );
+    assert!(ResponseParseOptions::lenient().lenient_unknown_list_items);
+    // The value's nesting is bounded by max_depth, and still must be well
+    // formed.
+    o.max_depth = 3;
+    let deep = b"* LIST () \".\" x ((\"X\" ((((1))))))\r\n";
+    assert!(decode_with(deep, &o).is_err());
+    for bad in [
+        &b"* LIST () \".\" x ((\"X\" (1 2))\r\n"[..],
+        b"* LIST () \".\" x ((\"X\" ))\r\n",
+        b"* LIST () \".\" x ((\"X\" \"open))\r\n",
+    ] {
+        assert!(
+            matches!(decode_with(bad, &o), Err(DecodeError::Parse(_))),
+            "{:?}",
+            String::from_utf8_lossy(bad)
+        );
+    }
+}
+
+#[test]
+fn enabled_utf8_accept() {
+    // RFC 6855 §3 / RFC 5161 §3.2: what neomutt's ENABLE UTF8=ACCEPT gets.
+    assert_eq!(
+        data(exact(b"* ENABLED UTF8=ACCEPT\r\n")),
+        Data::Enabled(vec![Atom::new("UTF8=ACCEPT").unwrap()])
+    );
+}

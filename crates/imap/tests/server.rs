@@ -740,3 +740,60 @@ a006 OK LOGOUT completed\r\n";
     assert_eq!(String::from_utf8(transcript).unwrap(), expected);
     assert!(conn.is_closed());
 }
+
+#[test]
+fn invalid_modified_utf7_mailbox_names_get_no() {
+    // RFC 3501 §5.1.3 (and the Dovecot transcripts in the spec digest):
+    // the syntax is fine, the name is refused with NO.
+    let mut h = H::new();
+    h.login();
+    for (input, t) in [
+        (&b"c1 CREATE \"&Jjo!\"\r\n"[..], "c1"),
+        (b"c2 CREATE \"&U,BTFw-&ZeVnLIqe-\"\r\n", "c2"),
+        (b"c3 SELECT &Jjo\r\n", "c3"),
+        (b"c4 RENAME INBOX.a \"&AGE-\"\r\n", "c4"),
+        (b"c5 CREATE \"a\x01b\"\r\n", "c5"),
+        (b"c6 DELETE {4+}\r\np\xc3\xa4\xc3\r\n", "c6"),
+        (b"c7 STATUS & (MESSAGES)\r\n", "c7"),
+    ] {
+        let ev = h.feed(input);
+        match &ev[..] {
+            [
+                ServerEvent::ProtocolViolation {
+                    tag: Some(got),
+                    error: ServerError::InvalidMailboxName(e),
+                },
+            ] => {
+                assert_eq!(got, &tag(t));
+                assert!(e.is_invalid_mailbox_name());
+            }
+            other => panic!("{:?}: {other:?}", String::from_utf8_lossy(input)),
+        }
+        let out = h.out();
+        assert!(out.starts_with(&format!("{t} NO [CANNOT] ")), "{out}");
+    }
+    // NO does not count towards the consecutive-BAD limit, and the
+    // connection goes on; valid names still work.
+    let (cmd, _) = h.run(b"d CREATE \"a&-b\"\r\n", StatusKind::Ok);
+    assert!(matches!(cmd, Command::Create { mailbox } if mailbox.as_str() == "a&b"));
+    // A real syntax error is still BAD.
+    h.feed(b"e CREATE\r\n");
+    assert!(h.out().starts_with("e BAD [PARSE] "));
+}
+
+#[test]
+fn enable_utf8_accept_parses() {
+    // neomutt sends ENABLE UTF8=ACCEPT after login (RFC 6855 §3); the
+    // application decides what to enable and answers ENABLED.
+    let mut h = H::new();
+    h.login();
+    let (cmd, _) = h.run(b"n1 ENABLE UTF8=ACCEPT\r\n", StatusKind::Ok);
+    match cmd {
+        Command::Enable { capabilities } => {
+            assert_eq!(capabilities, vec![Atom::new("UTF8=ACCEPT").unwrap()]);
+        }
+        other => panic!("{other:?}"),
+    }
+    let (cmd, _) = h.run(b"n2 enable CONDSTORE utf8=accept X-Y\r\n", StatusKind::Ok);
+    assert!(matches!(cmd, Command::Enable { capabilities } if capabilities.len() == 3));
+}

@@ -82,6 +82,15 @@ impl Thread {
         Thread::default()
     }
 
+    /// An empty forest with room for `nodes` nodes, so a builder that knows
+    /// the message count allocates once.
+    pub fn with_capacity(nodes: usize) -> Thread {
+        Thread {
+            nodes: Vec::with_capacity(nodes),
+            roots: Vec::new(),
+        }
+    }
+
     /// Adds a root (a new thread); `message` 0 or `None` makes a dummy.
     pub fn add_root(&mut self, message: impl Into<Option<u32>>) -> NodeId {
         let id = self.push(message.into());
@@ -343,6 +352,17 @@ mod tests {
         ] {
             assert_eq!(parse(s).to_imap_string(), s);
         }
+    }
+
+    #[test]
+    fn with_capacity_builds_the_same_forest() {
+        let mut a = Thread::with_capacity(3);
+        let r = a.add_root(Some(1));
+        a.add_child(r, Some(2));
+        let mut b = Thread::new();
+        let r = b.add_root(Some(1));
+        b.add_child(r, Some(2));
+        assert_eq!(a, b);
     }
 
     #[test]
