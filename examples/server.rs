@@ -177,11 +177,18 @@ fn load_users(path: &Path) -> Result<UserDb, Error> {
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let result = match args.first().map(String::as_str) {
-        Some("deliver") => Options::parse(&args[1..]).and_then(|o| deliver(&o)),
-        Some("useradd") => Options::parse(&args[1..]).and_then(|o| useradd(&o)),
-        _ => Options::parse(&args).and_then(serve),
-    };
+    // The subcommand is the first word that is not an option or an
+    // option's value, so `--data DIR deliver --user NAME` and
+    // `deliver --user NAME --data DIR` mean the same.
+    let result = Options::parse(&args).and_then(|mut o| {
+        let command = (!o.positional.is_empty()).then(|| o.positional.remove(0));
+        match command.as_deref() {
+            Some("deliver") if o.positional.is_empty() => deliver(&o),
+            Some("useradd") => useradd(&o),
+            None => serve(o),
+            Some(other) => Err(format!("unexpected argument {other:?}\n\n{USAGE}").into()),
+        }
+    });
     match result {
         Ok(code) => code,
         Err(e) => {

@@ -135,14 +135,10 @@ def _copier(srv, ledger: Ledger, stop: threading.Event) -> None:
 
 def _deliver_argv(srv) -> list:
     """The example server's `deliver` command line with the server's own
-    --data and --users (accepted before or after the subcommand)."""
+    --data and --users."""
     args = srv.process.args
-    common = ["--data", args[args.index("--data") + 1], "--users", args[args.index("--users") + 1]]
-    first = [args[0], *common, "deliver", "--user", srv.user]
-    probe = subprocess.run(first + ["--help"], capture_output=True)
-    if probe.returncode == 2:
-        return [args[0], "deliver", "--user", srv.user, *common]
-    return first
+    return [args[0], "--data", args[args.index("--data") + 1],
+            "--users", args[args.index("--users") + 1], "deliver", "--user", srv.user]
 
 
 def _deliverer(srv, argv: list, ledger: Ledger, rnd: int, stop: threading.Event,
