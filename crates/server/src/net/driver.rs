@@ -132,8 +132,10 @@ where
         closing = Some((CloseReason::Shutdown, Instant::now() + config.close_timeout));
     }
 
+    // An action found after producing output, handled before the next read.
+    let mut pending_action: Option<Action> = None;
     loop {
-        while let Some(action) = protocol.poll_action() {
+        while let Some(action) = pending_action.take().or_else(|| protocol.poll_action()) {
             match action {
                 Action::Delay(delay) => {
                     debug!(?delay, "delaying connection");
@@ -194,6 +196,15 @@ where
         }
 
         fill(&mut protocol, &mut out, config.write_high_water);
+        // Producing output can queue an action (a codec may release the
+        // STARTTLS event only once earlier answers have drained). It must be
+        // handled before the socket is read again: otherwise the client's
+        // TLS handshake, sent as soon as it sees the positive answer, would
+        // be read as plaintext and discarded (RFC 3501 §6.2.1).
+        if let Some(action) = protocol.poll_action() {
+            pending_action = Some(action);
+            continue;
+        }
 
         if let Some((reason, deadline)) = closing {
             if out.is_empty() {
