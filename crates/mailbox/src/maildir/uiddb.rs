@@ -46,32 +46,26 @@ impl UidDb {
         }
         let uid_validity = parse_u32(parts.next()).ok_or(FormatError::new(2, "uidvalidity"))?;
         let next_uid = parse_u32(parts.next()).ok_or(FormatError::new(2, "next uid"))?;
-        if uid_validity == 0 {
-            return Err(FormatError::new(2, "non-zero uidvalidity"));
-        }
-        let mut db = UidDb {
-            uid_validity,
-            next_uid: next_uid.max(1),
-            entries: Vec::new(),
-        };
-        for line in lines {
-            if line.is_empty() || line.len() > MAX_LINE {
-                continue;
-            }
-            let Ok(line) = std::str::from_utf8(line) else {
-                continue;
-            };
-            let Some((uid, base)) = line.split_once(' ') else {
-                continue;
-            };
-            let Some(uid) = parse_u32(Some(uid)) else {
-                continue;
-            };
+        let mut db = UidDb::from_header(uid_validity, next_uid)?;
+        for (uid, base) in entry_lines(lines) {
             // Courier stores the base (the name before its last `:`) as is.
             db.push_entry(uid, base);
         }
         db.finish();
         Ok(db)
+    }
+
+    /// An empty database for a header's UIDVALIDITY and next UID (a next UID
+    /// of 0 counts as 1); UIDVALIDITY 0 is refused.
+    fn from_header(uid_validity: u32, next_uid: u32) -> Result<UidDb, FormatError> {
+        if uid_validity == 0 {
+            return Err(FormatError::new(2, "non-zero uidvalidity"));
+        }
+        Ok(UidDb {
+            uid_validity,
+            next_uid: next_uid.max(1),
+            entries: Vec::new(),
+        })
     }
 
     /// Parses `dovecot-uidlist` bytes (versions 1 and 3; version 2 entries
@@ -105,27 +99,8 @@ impl UidDb {
             }
             _ => return Err(FormatError::new(0, "version 1, 2 or 3")),
         };
-        if uid_validity == 0 {
-            return Err(FormatError::new(2, "non-zero uidvalidity"));
-        }
-        let mut db = UidDb {
-            uid_validity,
-            next_uid: next_uid.max(1),
-            entries: Vec::new(),
-        };
-        for line in lines {
-            if line.is_empty() || line.len() > MAX_LINE {
-                continue;
-            }
-            let Ok(line) = std::str::from_utf8(line) else {
-                continue;
-            };
-            let Some((uid, rest)) = line.split_once(' ') else {
-                continue;
-            };
-            let Some(uid) = parse_u32(Some(uid)) else {
-                continue;
-            };
+        let mut db = UidDb::from_header(uid_validity, next_uid)?;
+        for (uid, rest) in entry_lines(lines) {
             let filename = match version {
                 "3" => match rest.find(':') {
                     // The filename follows the first " :" (or a leading ':').
@@ -183,6 +158,18 @@ impl UidDb {
             }
         }
     }
+}
+
+/// The `<uid> <rest>` data lines of a UID file; empty, over-long, non-UTF-8
+/// and malformed lines are skipped, as Courier and Dovecot skip them.
+fn entry_lines<'a>(lines: impl Iterator<Item = &'a [u8]>) -> impl Iterator<Item = (u32, &'a str)> {
+    lines
+        .filter(|line| !line.is_empty() && line.len() <= MAX_LINE)
+        .filter_map(|line| std::str::from_utf8(line).ok())
+        .filter_map(|line| {
+            let (uid, rest) = line.split_once(' ')?;
+            Some((parse_u32(Some(uid))?, rest))
+        })
 }
 
 fn parse_u32(s: Option<&str>) -> Option<u32> {
