@@ -41,6 +41,7 @@ import shutil
 import socket
 import ssl
 import subprocess
+import threading
 import time
 import warnings
 from pathlib import Path
@@ -70,7 +71,8 @@ _next_source = [10]
 
 def _source() -> str:
     _next_source[0] += 1
-    return f"127.0.0.{_next_source[0]}"
+    n = _next_source[0]
+    return f"127.0.{n // 250}.{n % 250 + 2}"
 
 
 # --- a raw line client -------------------------------------------------------
@@ -455,8 +457,6 @@ def test_hostile_user_names_are_refused(world):
     assert w.users_file.read_bytes() == users_before
 
     # IMAP LOGIN (as literals, so CR, LF and NUL can be sent) and POP3 USER.
-    unknown_imap = None
-
     def imap_login(name: bytes):
         c = Raw(w.srv.imap_port, source=_source())
         try:
@@ -766,7 +766,6 @@ def _client_can_offer(w: World, version: str) -> Optional[str]:
         except Exception as e:  # noqa: BLE001 - reported below
             err.append(e)
 
-    import threading
     t = threading.Thread(target=serve)
     t.start()
     try:
