@@ -569,7 +569,11 @@ PROBES = [
     b"COPY 1 <M>", b"UID COPY 1 <M>", b"MOVE 1 <M>", b"SUBSCRIBE <M>", b"UNSUBSCRIBE <M>",
     b"CREATE <M>", b"DELETE <M>", b"RENAME <M> INBOX.stolen", b"RENAME INBOX.mine <M>",
     b"SETACL <M> alice lrswipkxtea", b"DELETEACL <M> bob",
+    b"ACL STORE <M> user=alice +lr", b"ACL SET <M> user=alice lr", b"ACL DELETE <M> user=alice",
+    b'LIST (ACL) "" <M*>',
 ]
+# Quota roots name users (`#shared.bob`): asked for by root name.
+QUOTA_PROBES = [b"GETQUOTA <M>", b"SETQUOTA <M> (STORAGE 1)"]
 
 
 def _probe(c: Raw, template: bytes, name: bytes):
@@ -621,6 +625,11 @@ def test_other_users_mail_is_invisible_without_rights(world):
                         mismatches.append((template, existing, seen, other, expect))
                 if SECRET.encode() in b"".join(seen[0]):
                     mismatches.append((template, existing, "shows bob's mail", seen))
+        for template in QUOTA_PROBES:
+            seen = _probe(alice, template, b'"#shared.bob"')
+            expect = _probe(alice, template, b'"#shared.nosuchuser"')
+            if seen != expect:
+                mismatches.append((template, seen, expect))
         assert not mismatches, "\n".join(repr(m) for m in mismatches[:12])
         untagged, _ = alice.imap(b'LSUB "" "*"')
         assert not [u for u in untagged if b"bob" in u.lower()], untagged

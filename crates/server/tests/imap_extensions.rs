@@ -271,6 +271,10 @@ fn hidden_mailboxes_answer_as_missing_ones() {
         assert_eq!(hidden_inbox, nobody_inbox, "{probe}");
         assert!(!hidden.contains("ALREADYEXISTS"), "{probe}: {hidden}");
     }
+    // A quota root names a user: another user's answers as an unknown one.
+    let r = bob.cmd("q1 SETQUOTA \"#shared.alice\" (STORAGE 1)");
+    assert_eq!(r, bob.cmd("q1 SETQUOTA \"#shared.nobody\" (STORAGE 1)"));
+    assert_eq!(r, "q1 NO no such quota root\r\n");
     let r = bob.send(append_cmd("b4", "#shared.alice.Projects", "()", "x").as_bytes());
     let r2 = bob.send(append_cmd("b4", "#shared.nobody.X", "()", "x").as_bytes());
     assert_eq!(r, r2);

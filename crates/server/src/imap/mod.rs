@@ -1868,9 +1868,13 @@ impl Session {
     }
 
     fn set_quota(&mut self, root: &str, limits: Vec<postroom_types::QuotaLimit>) -> CmdResult {
-        let admin = self.user_ref()?.admin;
+        let user = self.user_ref()?;
+        let admin = user.admin;
+        // As in GETQUOTA: another user's root is unknown to a non-administrator,
+        // so the answer does not tell whether that user exists.
         let owner = self
             .quota_owner(root)
+            .filter(|o| admin || *o == user.name)
             .ok_or_else(|| no("no such quota root"))?;
         let mut qr = QuotaRoot::new(root);
         qr.set_limits(limits, admin).map_err(|e| match e {
