@@ -643,6 +643,40 @@ def test_other_users_mail_is_invisible_without_rights(world):
     assert not list((w.maildir(BOB)).glob(".stolen*")) and not list(w.maildir(ALICE).glob(".stolen*"))
 
 
+def test_sasl_authorization_identity_is_never_another_user(world):
+    """AUTHENTICATE/AUTH PLAIN as alice asking to act as bob (RFC 4616
+    authzid): refused, and the answer is the same with alice's right
+    password and with a wrong one (no password oracle)."""
+    w = world
+
+    def imap(password: str):
+        c = Raw(w.srv.imap_port, source=_source())
+        try:
+            ir = base64.b64encode(b"bob\0alice\0" + password.encode())
+            _, st = c.imap(b"AUTHENTICATE PLAIN " + ir)
+            _, ns = c.imap(b"MYRIGHTS INBOX")
+            return st, ns
+        finally:
+            c.close()
+
+    def pop(password: str):
+        c = Raw(w.srv.pop3_port, source=_source())
+        try:
+            ir = base64.b64encode(b"bob\0alice\0" + password.encode())
+            answer = c.pop(b"AUTH PLAIN " + ir)
+            stat = c.pop(b"STAT")
+            return answer, stat
+        finally:
+            c.close()
+
+    good, bad, pgood, pbad = _parallel([lambda: imap(ALICE_PW), lambda: imap("wrong"),
+                                         lambda: pop(ALICE_PW), lambda: pop("wrong")])
+    assert good[0].startswith(b"NO") and good == bad, (good, bad)
+    assert good[1].startswith(b"BAD"), f"a command after the refusal ran logged in: {good[1]!r}"
+    assert pgood[0].startswith(b"-ERR") and pgood == pbad, (pgood, pbad)
+    assert pgood[1].startswith(b"-ERR"), f"STAT after the refusal: {pgood[1]!r}"
+
+
 def _pop3_messages(w: World, user: str, pw: str) -> List[bytes]:
     c = Raw(w.srv.pop3_port)
     try:
