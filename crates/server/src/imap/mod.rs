@@ -570,7 +570,7 @@ impl Session {
                 }
                 ServerEvent::IdleDone { tag } => {
                     self.idle = None;
-                    self.send_changes(true, true);
+                    self.send_changes(true, false);
                     self.conn
                         .complete(&tag, StatusKind::Ok, None, "IDLE terminated");
                 }
@@ -613,6 +613,12 @@ impl Session {
             return;
         }
         let is_idle = matches!(command, Command::Idle);
+        // RFC 3501 §6.1.2, §6.4.1: NOOP and CHECK are how a client polls
+        // for new mail; SELECT and EXAMINE report the current state.
+        let rescan = matches!(
+            command,
+            Command::Noop | Command::Check | Command::Select { .. } | Command::Examine { .. }
+        );
         let result = self.execute(&tag, command);
         if is_idle && result.is_ok() {
             return; // completed at DONE
@@ -621,7 +627,7 @@ impl Session {
             return;
         }
         if self.selected.is_some() && self.conn.state() == State::Selected {
-            self.send_changes(expunge_ok, true);
+            self.send_changes(expunge_ok, rescan);
         }
         match result {
             Ok((code, text)) => self.conn.complete(&tag, StatusKind::Ok, code, &text),
@@ -738,7 +744,7 @@ impl Session {
             Command::SetQuota { root, limits } => self.set_quota(&root, limits),
             Command::Idle => {
                 self.conn.accept_idle(tag);
-                self.send_changes(true, true);
+                self.send_changes(true, false);
                 // Timers start at the last known time, so a transport that
                 // already ticked wakes the session at once.
                 self.idle = Some(Idle {
@@ -1021,12 +1027,15 @@ impl Session {
         let Some(sel) = self.selected.as_mut() else {
             return;
         };
+        // A full rescan reads the folder's directories and UID file; under
+        // load that is most of a command's cost, so it is kept for NOOP,
+        // CHECK and SELECT (how clients ask for new mail) and otherwise
+        // done only when the folder may have changed behind this process
+        // (file change notification, or the store's poll interval).
         let changes = if rescan {
             sel.view.poll(allow_expunge)
-        } else if allow_expunge {
-            sel.view.idle_wait(Duration::ZERO)
         } else {
-            sel.view.poll(false)
+            sel.view.check(allow_expunge)
         };
         let Ok(changes) = changes else { return };
         if changes.uid_validity_changed {
