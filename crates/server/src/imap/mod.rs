@@ -154,7 +154,10 @@ pub enum SessionAction {
     /// Send what is queued, then close the connection.
     Close,
     /// A login failed: the transport may delay the connection.
-    LoginFailed,
+    LoginFailed {
+        /// The user name given (for logs; never the password).
+        user: String,
+    },
     /// `user` logged in.
     LoggedIn {
         /// The user name.
@@ -857,7 +860,9 @@ impl Session {
         let entry = match users.get(username) {
             Some(e) if ok => e,
             _ => {
-                self.actions.push_back(SessionAction::LoginFailed);
+                self.actions.push_back(SessionAction::LoginFailed {
+                    user: username.to_owned(),
+                });
                 self.conn.complete(
                     &tag,
                     StatusKind::No,

@@ -12,7 +12,7 @@ use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::time::{Instant, sleep, sleep_until, timeout, timeout_at};
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::server::TlsStream;
-use tracing::debug;
+use tracing::{debug, info};
 
 use super::{Action, DriverConfig, Protocol, ShutdownPhase, ShutdownToken};
 
@@ -174,7 +174,7 @@ where
                         .map_err(|_| DriveError::TlsHandshakeTimeout(config.tls_handshake_timeout))?
                         .map_err(DriveError::TlsHandshake)?;
                     let (_, session) = upgraded.get_ref();
-                    debug!(
+                    info!(
                         version = ?session.protocol_version(),
                         cipher = ?session.negotiated_cipher_suite().map(|c| c.suite()),
                         "tls established after starttls"
