@@ -190,7 +190,8 @@ where
             let output = tokio::task::spawn_blocking(job)
                 .await
                 .map_err(|e| DriveError::Blocking(e.to_string()))?;
-            protocol.handle_blocking_done(output);
+            // Finishing a login opens the user's mailbox (file work).
+            blocking_section(|| protocol.handle_blocking_done(output));
             // The result may have queued actions.
             continue;
         }
