@@ -1188,6 +1188,7 @@ impl Session {
         store.create(&loc.name).map_err(store_error)?;
         // The new folder starts with its parent's ACL (RFC 4314 §4).
         let _ = write_acl(&store, &loc.name, &inherited);
+        self.config.directory.folders_changed();
         ok("CREATE completed")
     }
 
@@ -1201,6 +1202,7 @@ impl Session {
         });
         self.authorize(Operation::Delete, |_| rights)?;
         store.delete(&loc.name).map_err(store_error)?;
+        self.config.directory.folders_changed();
         ok("DELETE completed")
     }
 
@@ -1246,6 +1248,7 @@ impl Session {
             ));
         }
         store.rename(&floc.name, &tloc.name).map_err(store_error)?;
+        self.config.directory.folders_changed();
         ok("RENAME completed")
     }
 
@@ -1411,36 +1414,65 @@ impl Session {
         let Some(user) = self.user.as_ref() else {
             return Vec::new();
         };
-        let users = self.config.directory.users();
         // name -> (selectable, extended)
         let mut visible: std::collections::BTreeMap<String, (bool, Vec<ListExtended>)> =
             std::collections::BTreeMap::new();
-        for other in users.iter() {
-            let owner = other.name();
-            if owner == user.name {
-                continue;
+        let mut consider = |owner: &str, store: &MaildirStore, name: MailboxName| {
+            let acl = read_acl(store, &name);
+            let r = acl.rights_of(&user.principal, Some(owner));
+            if !r.contains(Right::Lookup) {
+                return;
             }
-            let Some(store) = self.config.directory.existing_store(owner) else {
-                continue;
+            let loc = Location {
+                owner: owner.to_owned(),
+                name,
             };
-            let Ok(entries) = store.list("", "*") else {
-                continue;
-            };
-            for e in entries {
-                if e.attributes.contains(&ListAttribute::Noselect) {
+            let name = display(&user.name, &loc).into_string();
+            visible.insert(name, (true, extended_data(options, &acl, r)));
+        };
+        let directory = &self.config.directory;
+        if user.admin {
+            // Administrators have rights on every folder (Courier's
+            // defaults): every user's folders are read.
+            for other in directory.users().iter() {
+                let owner = other.name();
+                if owner == user.name {
                     continue;
                 }
-                let acl = read_acl(&store, &e.name);
-                let r = acl.rights_of(&user.principal, Some(owner));
-                if !r.contains(Right::Lookup) {
+                let Some(store) = directory.existing_store(owner) else {
                     continue;
-                }
-                let loc = Location {
-                    owner: owner.to_owned(),
-                    name: e.name.clone(),
                 };
-                let name = display(&user.name, &loc).into_string();
-                visible.insert(name, (true, extended_data(options, &acl, r)));
+                let Ok(entries) = store.list("", "*") else {
+                    continue;
+                };
+                for e in entries {
+                    if !e.attributes.contains(&ListAttribute::Noselect) {
+                        consider(owner, &store, e.name);
+                    }
+                }
+            }
+        } else {
+            // Anyone else sees only folders whose ACL grants `l` beyond
+            // owner and administrators: those the directory keeps indexed.
+            let shared = directory.shared_folders();
+            let mut stores: std::collections::HashMap<&str, Option<MaildirStore>> =
+                std::collections::HashMap::new();
+            for (owner, name) in shared.iter() {
+                if *owner == user.name {
+                    continue;
+                }
+                let store = stores
+                    .entry(owner.as_str())
+                    .or_insert_with(|| directory.existing_store(owner));
+                let Some(store) = store.as_ref() else {
+                    continue;
+                };
+                // Deleted or renamed by another process since the index
+                // was built.
+                if exists(store, name) != Some(true) {
+                    continue;
+                }
+                consider(owner, store, name.clone());
             }
         }
         // Hierarchy names above visible folders (RFC 4314 §4: list `A/B`
@@ -1962,6 +1994,7 @@ impl Session {
         };
         result.map_err(|e| no(e.to_string()))?;
         write_acl(&store, &loc.name, &acl).map_err(store_error)?;
+        self.config.directory.folders_changed();
         self.refresh_selected_rights();
         ok(if op == Operation::SetAcl {
             "SETACL completed"
@@ -2102,6 +2135,7 @@ impl Session {
                         self.acl_failed(&wire, "NO cannot write the ACL");
                         continue;
                     }
+                    self.config.directory.folders_changed();
                     let new_rights = new.rights_of(&principal, Some(&loc.owner));
                     let options = ListOptions {
                         acl: true,
