@@ -259,8 +259,25 @@ fn add_user(file: &Path, name: &str, password: &str) -> Result<(), Error> {
 
 const WELCOME: &str = "From: postroom <postmaster@localhost>\r\nTo: demo@localhost\r\nSubject: Welcome to postroom\r\nMessage-ID: <welcome@postroom.localhost>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nThis mailbox is served by postroom over IMAP and POP3.\r\nConnect to 127.0.0.1:1993 (IMAPS) or 1143 (IMAP + STARTTLS) as demo/demo.\r\n";
 
+/// Logs to stderr through `tracing`: one `connection` span per connection
+/// (listener, peer, and the user once logged in) with its connect, TLS,
+/// login and close lines. `RUST_LOG` sets the filter (default `info`).
+fn init_logs() {
+    use std::io::IsTerminal;
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    // A second subscriber (none here) would be an error; logging is then
+    // left as it is.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .try_init();
+}
+
 /// Runs the listeners until Ctrl-C.
 fn serve(o: Options) -> Result<ExitCode, Error> {
+    init_logs();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;

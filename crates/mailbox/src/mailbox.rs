@@ -770,7 +770,7 @@ impl Mailbox {
     }
 
     /// The stored header of a message (up to its blank line).
-    fn header(&self, uid: Uid) -> Result<Vec<u8>> {
+    pub(crate) fn header(&self, uid: Uid) -> Result<Vec<u8>> {
         let inner = self.lock();
         let i = inner
             .find(uid.get())
@@ -906,6 +906,22 @@ impl Mailbox {
             self.changed.notify_all();
         }
         Ok(())
+    }
+
+    /// Rescans only when another process may have changed the folder
+    /// since the last scan: a file change notification arrived, or
+    /// [`Mailbox::poll_interval`] has passed (where watching is off or
+    /// unavailable, this bounds how stale the view can be). Changes made
+    /// through this `Mailbox` are known without a scan.
+    pub fn rescan_if_due(&self) -> Result<()> {
+        let notified = self
+            .fs_event
+            .swap(false, std::sync::atomic::Ordering::AcqRel);
+        if notified || self.lock().last_scan.elapsed() >= self.poll_interval {
+            self.rescan()
+        } else {
+            Ok(())
+        }
     }
 
     /// Starts watching `dirs` with the operating system's file change

@@ -30,6 +30,9 @@ struct Ctx<'a> {
     largest_uid: u32,
     size: Option<u64>,
     content: Option<Option<std::sync::Arc<Message>>>,
+    /// Decoded header fields read from the header alone (the body is not
+    /// read for header keys).
+    headers: Option<Option<Vec<(String, String)>>>,
 }
 
 impl Ctx<'_> {
@@ -53,11 +56,50 @@ impl Ctx<'_> {
         self.content.as_ref().and_then(Option::as_deref)
     }
 
+    /// Decoded header fields of the top-level message: from the parsed
+    /// message when this search already has it, else from the stored
+    /// header alone, so a header key does not read (or convert) bodies and
+    /// attachments.
+    fn headers(&mut self) -> Option<&[(String, String)]> {
+        if self.headers.is_none() {
+            let decoded = match &self.content {
+                Some(Some(m)) => Some(m.decoded_headers()),
+                _ => self
+                    .session
+                    .mailbox()
+                    .header(self.view.uid)
+                    .ok()
+                    .map(|h| decoded_headers(&to_crlf(&h))),
+            };
+            self.headers = Some(decoded);
+        }
+        self.headers.as_ref().and_then(Option::as_deref)
+    }
+
+    /// SEARCH SUBJECT. RFC 3501 §6.4.4: it matches "the envelope
+    /// structure's SUBJECT field", which the mailbox keeps cached (in
+    /// memory and in its persisted index), so no file is read once the
+    /// envelope is built.
+    fn subject_contains(&mut self, needle: &str) -> bool {
+        if self.headers.is_none() {
+            if let Ok(env) = self.session.mailbox().envelope(self.view.uid) {
+                let needle = needle.to_lowercase();
+                return env.subject.as_deref().is_some_and(|raw| {
+                    needle.is_empty()
+                        || decode_value("subject", raw)
+                            .to_lowercase()
+                            .contains(&needle)
+                });
+            }
+        }
+        self.header_contains("subject", needle)
+    }
+
     fn header_contains(&mut self, name: &str, needle: &str) -> bool {
         let needle = needle.to_lowercase();
         let name = name.to_ascii_lowercase();
-        self.content().is_some_and(|m| {
-            m.decoded_headers().iter().any(|(n, v)| {
+        self.headers().is_some_and(|fields| {
+            fields.iter().any(|(n, v)| {
                 *n == name && (needle.is_empty() || v.to_lowercase().contains(&needle))
             })
         })
@@ -71,8 +113,9 @@ impl Ctx<'_> {
             return true;
         }
         let needle = needle.to_lowercase();
-        self.content().is_some_and(|m| {
-            let e = m.envelope();
+        // The mailbox's cached envelope: built from the header alone.
+        let envelope = self.session.mailbox().envelope(self.view.uid).ok();
+        envelope.is_some_and(|e| {
             let list = match name {
                 "from" => &e.from,
                 "to" => &e.to,
@@ -161,18 +204,33 @@ impl Ctx<'_> {
     }
 
     fn sent_date(&mut self) -> Option<NaiveDate> {
-        let m = self.content()?;
-        let raw = m
-            .header_fields()
-            .into_iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case("date"))
-            .map(|(_, v)| String::from_utf8_lossy(&v).into_owned())?;
+        let raw = self
+            .session
+            .mailbox()
+            .envelope(self.view.uid)
+            .ok()?
+            .date
+            .as_ref()
+            .map(|v| String::from_utf8_lossy(v).into_owned())?;
         // RFC 3501 §6.4.4: the date as written, disregarding time and zone.
         if let Ok(d) = DateTime::parse_from_rfc2822(raw.trim()) {
             return Some(d.date_naive());
         }
         let ts = mailparse::dateparse(&raw).ok()?;
         DateTime::from_timestamp(ts, 0).map(|d| d.date_naive())
+    }
+}
+
+/// A header field value as SEARCH compares it: unfolded, RFC 2047 words
+/// decoded (the same decoding as [`decoded_headers`]).
+fn decode_value(name: &str, raw: &[u8]) -> String {
+    let mut line = Vec::with_capacity(name.len() + 2 + raw.len());
+    line.extend_from_slice(name.as_bytes());
+    line.extend_from_slice(b": ");
+    line.extend_from_slice(raw);
+    match mailparse::parse_header(&line) {
+        Ok((h, _)) => h.get_value(),
+        Err(_) => String::from_utf8_lossy(raw).into_owned(),
     }
 }
 
@@ -236,6 +294,7 @@ pub(crate) fn run(session: &Session, key: &SearchKey) -> Result<Vec<(u32, Uid)>>
                 largest_uid,
                 size: None,
                 content: None,
+                headers: None,
             };
             if eval(key, &mut ctx) {
                 out.push((ctx.view.seq, ctx.view.uid));
@@ -306,7 +365,7 @@ fn eval(key: &SearchKey, c: &mut Ctx<'_>) -> bool {
         SearchKey::Cc(s) => c.address_contains("cc", s),
         SearchKey::From(s) => c.address_contains("from", s),
         SearchKey::To(s) => c.address_contains("to", s),
-        SearchKey::Subject(s) => c.header_contains("subject", s),
+        SearchKey::Subject(s) => c.subject_contains(s),
         SearchKey::Header(name, s) => c.header_contains(name, s),
         SearchKey::Body(s) => c.body_contains(s),
         SearchKey::Text(s) => {

@@ -311,6 +311,15 @@ impl Session {
         self.sync(allow_expunge)
     }
 
+    /// Like [`Session::poll`], but reads the folder again only when it may
+    /// have changed behind this process's back (see
+    /// [`Mailbox::rescan_if_due`]): the cheap check to make after each
+    /// command, where `poll` suits NOOP and CHECK.
+    pub fn check(&mut self, allow_expunge: bool) -> Result<Changes> {
+        self.mailbox.rescan_if_due()?;
+        self.sync(allow_expunge)
+    }
+
     /// IDLE (RFC 2177): waits up to `timeout` for a change by this process
     /// or (through polling at the store's interval) by another, then
     /// returns the changes (expunges included).

@@ -375,3 +375,119 @@ fn search_addresses_and_part_headers() {
         assert_eq!(q(SearchKey::Body("mail-server".into())), Vec::<u32>::new());
     });
 }
+
+#[test]
+fn subject_search_is_the_envelope_subject_decoded() {
+    both(|s| {
+        let mb = inbox(s);
+        // Encoded words split over a fold.
+        add(
+            &mb,
+            "Subject: =?UTF-8?Q?Gr=C3=BC?=\r\n =?UTF-8?Q?=C3=9Fe?= aus\r\n Koeln\r\n\r\nbody\r\n",
+        );
+        // RFC 3501 §6.4.4: the envelope's SUBJECT, which is the first field.
+        add(&mb, "Subject: first\r\nSubject: second\r\n\r\nsecond\r\n");
+        add(&mb, "From: a@example.org\r\n\r\nno subject\r\n");
+        let a = Session::open(Arc::clone(&mb), true).unwrap();
+        let q = |k: SearchKey| -> Vec<u32> {
+            a.search(None, &k)
+                .unwrap()
+                .into_iter()
+                .map(|(s, _)| s)
+                .collect()
+        };
+        assert_eq!(q(SearchKey::Subject("GRÜßE".into())), vec![1]);
+        assert_eq!(q(SearchKey::Subject("grüße aus koeln".into())), vec![1]);
+        assert_eq!(q(SearchKey::Subject("first".into())), vec![2]);
+        assert_eq!(q(SearchKey::Subject("second".into())), Vec::<u32>::new());
+        // An empty string matches every message that has the field.
+        assert_eq!(q(SearchKey::Subject(String::new())), vec![1, 2]);
+        // Other header keys still see every field of that name.
+        assert_eq!(
+            q(SearchKey::Header("subject".into(), "second".into())),
+            vec![2]
+        );
+        assert_eq!(q(SearchKey::From("EXAMPLE".into())), vec![3]);
+    });
+}
+
+#[test]
+fn subject_search_reads_no_message_file_once_the_envelope_is_cached() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = MaildirStore::new(dir.path()).unwrap();
+    let mb = inbox(&store);
+    let u = add(&mb, "Subject: quarterly report\r\n\r\nbody\r\n");
+    mb.envelope(u).unwrap();
+    // Maildir messages never change in place; overwriting one here shows
+    // which data the search used.
+    let cur = dir.path().join("cur");
+    for f in std::fs::read_dir(&cur).unwrap() {
+        std::fs::write(f.unwrap().path(), "Subject: other\r\n\r\nbody\r\n").unwrap();
+    }
+    let a = Session::open(Arc::clone(&mb), true).unwrap();
+    let hits = a
+        .search(None, &SearchKey::Subject("report".into()))
+        .unwrap();
+    assert_eq!(hits, vec![(1, u)]);
+    // A header key without a cached form reads the header from the file.
+    let hits = a
+        .search(None, &SearchKey::Header("subject".into(), "other".into()))
+        .unwrap();
+    assert_eq!(hits, vec![(1, u)]);
+}
+
+#[test]
+fn check_rescans_only_when_another_process_may_have_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = postroom_mailbox::MaildirOptions {
+        poll_interval: Duration::from_secs(3600),
+        ..Default::default()
+    };
+    let store = MaildirStore::with_options(dir.path(), options)
+        .unwrap()
+        .with_file_watch(false);
+    let mb = inbox(&store);
+    add(&mb, "Subject: a\r\n\r\n");
+    let mut a = Session::open(Arc::clone(&mb), false).unwrap();
+    // This process's own changes are known without a scan.
+    add(&mb, "Subject: b\r\n\r\n");
+    assert_eq!(a.check(true).unwrap().exists, Some(2));
+    // A delivery by another process: not looked for before the poll
+    // interval (no notification without a watch) ...
+    std::fs::write(
+        dir.path().join("new").join("1700000000.M1P1.other"),
+        "Subject: c\r\n\r\n",
+    )
+    .unwrap();
+    assert_eq!(a.check(true).unwrap().exists, None);
+    // ... but NOOP's poll always reads the folder.
+    assert_eq!(a.poll(true).unwrap().exists, Some(3));
+}
+
+#[test]
+fn check_sees_another_process_through_the_file_watch() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = postroom_mailbox::MaildirOptions {
+        poll_interval: Duration::from_secs(3600),
+        ..Default::default()
+    };
+    let store = MaildirStore::with_options(dir.path(), options).unwrap();
+    let mb = inbox(&store);
+    let mut a = Session::open(Arc::clone(&mb), false).unwrap();
+    std::fs::write(
+        dir.path().join("new").join("1700000000.M1P1.other"),
+        "Subject: c\r\n\r\n",
+    )
+    .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        if a.check(true).unwrap().exists == Some(1) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the notification never led to a rescan"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}

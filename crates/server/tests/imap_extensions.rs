@@ -430,3 +430,64 @@ fn noop_sees_a_message_dropped_into_new_by_another_program() {
     let r = a.cmd("a3 FETCH 1 (BODY.PEEK[HEADER.FIELDS (SUBJECT)])");
     assert!(r.contains("Subject: external"), "{r}");
 }
+
+#[test]
+fn shared_list_follows_renames_deletes_and_acl_files_changed_elsewhere() {
+    let env = Env::new(USERS);
+    let mut alice = env.login("alice", "secret");
+    let mut bob = env.login("bob", "hunter2");
+    let mut root = env.login("root", "admin");
+    assert!(alice.cmd("a1 CREATE INBOX.Projects").contains("a1 OK"));
+    assert!(alice.cmd("a2 CREATE INBOX.Private").contains("a2 OK"));
+    // Nothing is shared yet (this LIST builds the directory's index).
+    assert!(!bob.cmd("b1 LIST \"\" \"*\"").contains("#shared"));
+    assert!(
+        alice
+            .cmd("a3 SETACL INBOX.Projects bob lr")
+            .contains("a3 OK")
+    );
+    let r = bob.cmd("b2 LIST \"\" \"*\"");
+    assert!(r.contains(" #shared.alice.Projects\r\n"), "{r}");
+    assert!(!r.contains("Private"), "{r}");
+
+    assert!(
+        alice
+            .cmd("a4 RENAME INBOX.Projects INBOX.Plans")
+            .contains("a4 OK")
+    );
+    let r = bob.cmd("b3 LIST \"\" \"*\"");
+    assert!(r.contains(" #shared.alice.Plans\r\n"), "{r}");
+    assert!(!r.contains("Projects"), "{r}");
+
+    // Another process takes bob's rights away: seen at once, since rights
+    // are always read from the folder.
+    let acl_file = env.maildir("alice").join(".Plans").join("courierimapacl");
+    let before = std::fs::read_to_string(&acl_file).unwrap();
+    assert!(before.contains("bob"), "{before}");
+    let without_bob: String = before
+        .lines()
+        .filter(|l| !l.contains("bob"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(&acl_file, &without_bob).unwrap();
+    let r = bob.cmd("b4 LIST \"\" \"*\"");
+    assert!(!r.contains("#shared"), "{r}\n{without_bob}");
+    // And gives them back, to a folder the index did not list: seen once
+    // the directory is told (or its index expires).
+    std::fs::write(&acl_file, &before).unwrap();
+    let private = env.maildir("alice").join(".Private").join("courierimapacl");
+    std::fs::write(&private, format!("{without_bob}user=bob lr\n")).unwrap();
+    env.config.directory.folders_changed();
+    let r = bob.cmd("b5 LIST \"\" \"*\"");
+    assert!(r.contains(" #shared.alice.Plans\r\n"), "{r}");
+    assert!(r.contains(" #shared.alice.Private\r\n"), "{r}");
+
+    assert!(alice.cmd("a5 DELETE INBOX.Plans").contains("a5 OK"));
+    let r = bob.cmd("b6 LIST \"\" \"*\"");
+    assert!(!r.contains("Plans"), "{r}");
+
+    // Administrators see every folder, shared or not.
+    let r = root.cmd("r1 LIST \"\" \"#shared.alice.*\"");
+    assert!(r.contains(" #shared.alice.Private\r\n"), "{r}");
+    assert!(r.contains(" #shared.alice.Sent\r\n"), "{r}");
+}

@@ -2,15 +2,16 @@
 //! the per-folder ACL files.
 
 use std::path::PathBuf;
-use std::sync::{Arc, RwLock};
-use std::time::Duration;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
 
 use postroom_access::aclfile::{
     apply_courier_admin_defaults, default_inbox_acl, parse_acl_file, print_acl_file,
 };
-use postroom_access::{Acl, Principal};
+use postroom_access::{ADMINISTRATORS_GROUP, Acl, Principal, Subject};
 use postroom_mailbox::{ListAttribute, MailboxError, MaildirOptions, MaildirStore, Store};
-use postroom_types::{MailboxName, Rights};
+use postroom_types::{MailboxName, Right, Rights};
 
 use super::quota::MaildirsizeQuota;
 use crate::users::UserDb;
@@ -27,6 +28,23 @@ pub struct Directory {
     mail_root: PathBuf,
     quota: Arc<MaildirsizeQuota>,
     poll_interval: Duration,
+    /// Bumped by [`Directory::folders_changed`].
+    generation: AtomicU64,
+    shared_index: Mutex<Option<SharedIndex>>,
+}
+
+/// How long [`Directory::shared_folders`] trusts its index before reading
+/// every user's folders again (ACL files changed by another process, or
+/// Maildirs copied in, show up within this time).
+pub(crate) const SHARED_INDEX_TTL: Duration = Duration::from_secs(30);
+
+/// The folders whose ACL lets someone other than their owner and the
+/// administrators look them up, as of one scan.
+#[derive(Debug)]
+struct SharedIndex {
+    built: Instant,
+    generation: u64,
+    folders: Arc<Vec<(String, MailboxName)>>,
 }
 
 impl Directory {
@@ -38,7 +56,59 @@ impl Directory {
             mail_root: mail_root.into(),
             quota: Arc::new(quota),
             poll_interval: Duration::from_millis(500),
+            generation: AtomicU64::new(0),
+            shared_index: Mutex::new(None),
         }
+    }
+
+    /// Tells the directory that an ACL or a user's set of folders changed
+    /// (SETACL, CREATE, DELETE, RENAME), so the next LIST that looks under
+    /// `#shared.` reads every user's folders again instead of using the
+    /// index of shared folders (otherwise refreshed every 30 seconds, for
+    /// changes made by other processes).
+    pub fn folders_changed(&self) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// Every user's folders whose ACL grants the lookup right (`l`) to
+    /// someone other than the owner and the administrators: the only
+    /// folders a non-administrator can see under `#shared.`. Read from the
+    /// users' Maildirs once, then kept until
+    /// [`folders_changed`](Directory::folders_changed) or
+    /// [`SHARED_INDEX_TTL`], so LIST does not read every user's folders.
+    /// `(owner, folder)` pairs; callers check the rights themselves.
+    pub(crate) fn shared_folders(&self) -> Arc<Vec<(String, MailboxName)>> {
+        let generation = self.generation.load(Ordering::Acquire);
+        let mut index = self.shared_index.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(i) = index.as_ref() {
+            if i.generation == generation && i.built.elapsed() < SHARED_INDEX_TTL {
+                return Arc::clone(&i.folders);
+            }
+        }
+        let mut folders = Vec::new();
+        for entry in self.users().iter() {
+            let owner = entry.name();
+            let Some(store) = self.existing_store(owner) else {
+                continue;
+            };
+            let Ok(list) = store.list("", "*") else {
+                continue;
+            };
+            for e in list {
+                if !e.attributes.contains(&ListAttribute::Noselect)
+                    && grants_lookup_to_others(&read_acl(&store, &e.name))
+                {
+                    folders.push((owner.to_owned(), e.name));
+                }
+            }
+        }
+        let folders = Arc::new(folders);
+        *index = Some(SharedIndex {
+            built: Instant::now(),
+            generation,
+            folders: Arc::clone(&folders),
+        });
+        folders
     }
 
     /// Sets how often sessions rescan folders for other processes' changes
@@ -207,6 +277,20 @@ pub(crate) fn read_acl(store: &MaildirStore, name: &MailboxName) -> Acl {
         current = n.parent('.');
     }
     default_inbox_acl()
+}
+
+/// Whether a positive entry of `acl` other than the owner's and the
+/// administrators' grants `l` (a user, a group, `anyone`, `authuser`).
+fn grants_lookup_to_others(acl: &Acl) -> bool {
+    acl.entries().any(|(id, rights)| {
+        !id.is_negative()
+            && rights.contains(Right::Lookup)
+            && match id.subject() {
+                Subject::Owner | Subject::Administrators => false,
+                Subject::Group(g) => g != ADMINISTRATORS_GROUP,
+                _ => true,
+            }
+    })
 }
 
 /// Writes a mailbox's ACL file.

@@ -133,7 +133,7 @@ impl Session {
                     return;
                 };
                 // RFC 3501 §7.4.1: EXPUNGE may be sent during UID FETCH only.
-                self.send_changes(job.uid, true);
+                self.send_changes(job.uid, false);
                 let text = if job.uid {
                     "UID FETCH completed"
                 } else {

@@ -154,7 +154,10 @@ pub enum SessionAction {
     /// Send what is queued, then close the connection.
     Close,
     /// A login failed: the transport may delay the connection.
-    LoginFailed,
+    LoginFailed {
+        /// The user name given (for logs; never the password).
+        user: String,
+    },
     /// `user` logged in.
     LoggedIn {
         /// The user name.
@@ -570,7 +573,7 @@ impl Session {
                 }
                 ServerEvent::IdleDone { tag } => {
                     self.idle = None;
-                    self.send_changes(true, true);
+                    self.send_changes(true, false);
                     self.conn
                         .complete(&tag, StatusKind::Ok, None, "IDLE terminated");
                 }
@@ -613,6 +616,12 @@ impl Session {
             return;
         }
         let is_idle = matches!(command, Command::Idle);
+        // RFC 3501 §6.1.2, §6.4.1: NOOP and CHECK are how a client polls
+        // for new mail; SELECT and EXAMINE report the current state.
+        let rescan = matches!(
+            command,
+            Command::Noop | Command::Check | Command::Select { .. } | Command::Examine { .. }
+        );
         let result = self.execute(&tag, command);
         if is_idle && result.is_ok() {
             return; // completed at DONE
@@ -621,7 +630,7 @@ impl Session {
             return;
         }
         if self.selected.is_some() && self.conn.state() == State::Selected {
-            self.send_changes(expunge_ok, true);
+            self.send_changes(expunge_ok, rescan);
         }
         match result {
             Ok((code, text)) => self.conn.complete(&tag, StatusKind::Ok, code, &text),
@@ -738,7 +747,7 @@ impl Session {
             Command::SetQuota { root, limits } => self.set_quota(&root, limits),
             Command::Idle => {
                 self.conn.accept_idle(tag);
-                self.send_changes(true, true);
+                self.send_changes(true, false);
                 // Timers start at the last known time, so a transport that
                 // already ticked wakes the session at once.
                 self.idle = Some(Idle {
@@ -851,7 +860,9 @@ impl Session {
         let entry = match users.get(username) {
             Some(e) if ok => e,
             _ => {
-                self.actions.push_back(SessionAction::LoginFailed);
+                self.actions.push_back(SessionAction::LoginFailed {
+                    user: username.to_owned(),
+                });
                 self.conn.complete(
                     &tag,
                     StatusKind::No,
@@ -1021,12 +1032,15 @@ impl Session {
         let Some(sel) = self.selected.as_mut() else {
             return;
         };
+        // A full rescan reads the folder's directories and UID file; under
+        // load that is most of a command's cost, so it is kept for NOOP,
+        // CHECK and SELECT (how clients ask for new mail) and otherwise
+        // done only when the folder may have changed behind this process
+        // (file change notification, or the store's poll interval).
         let changes = if rescan {
             sel.view.poll(allow_expunge)
-        } else if allow_expunge {
-            sel.view.idle_wait(Duration::ZERO)
         } else {
-            sel.view.poll(false)
+            sel.view.check(allow_expunge)
         };
         let Ok(changes) = changes else { return };
         if changes.uid_validity_changed {
@@ -1174,6 +1188,7 @@ impl Session {
         store.create(&loc.name).map_err(store_error)?;
         // The new folder starts with its parent's ACL (RFC 4314 §4).
         let _ = write_acl(&store, &loc.name, &inherited);
+        self.config.directory.folders_changed();
         ok("CREATE completed")
     }
 
@@ -1187,6 +1202,7 @@ impl Session {
         });
         self.authorize(Operation::Delete, |_| rights)?;
         store.delete(&loc.name).map_err(store_error)?;
+        self.config.directory.folders_changed();
         ok("DELETE completed")
     }
 
@@ -1232,6 +1248,7 @@ impl Session {
             ));
         }
         store.rename(&floc.name, &tloc.name).map_err(store_error)?;
+        self.config.directory.folders_changed();
         ok("RENAME completed")
     }
 
@@ -1397,36 +1414,65 @@ impl Session {
         let Some(user) = self.user.as_ref() else {
             return Vec::new();
         };
-        let users = self.config.directory.users();
         // name -> (selectable, extended)
         let mut visible: std::collections::BTreeMap<String, (bool, Vec<ListExtended>)> =
             std::collections::BTreeMap::new();
-        for other in users.iter() {
-            let owner = other.name();
-            if owner == user.name {
-                continue;
+        let mut consider = |owner: &str, store: &MaildirStore, name: MailboxName| {
+            let acl = read_acl(store, &name);
+            let r = acl.rights_of(&user.principal, Some(owner));
+            if !r.contains(Right::Lookup) {
+                return;
             }
-            let Some(store) = self.config.directory.existing_store(owner) else {
-                continue;
+            let loc = Location {
+                owner: owner.to_owned(),
+                name,
             };
-            let Ok(entries) = store.list("", "*") else {
-                continue;
-            };
-            for e in entries {
-                if e.attributes.contains(&ListAttribute::Noselect) {
+            let name = display(&user.name, &loc).into_string();
+            visible.insert(name, (true, extended_data(options, &acl, r)));
+        };
+        let directory = &self.config.directory;
+        if user.admin {
+            // Administrators have rights on every folder (Courier's
+            // defaults): every user's folders are read.
+            for other in directory.users().iter() {
+                let owner = other.name();
+                if owner == user.name {
                     continue;
                 }
-                let acl = read_acl(&store, &e.name);
-                let r = acl.rights_of(&user.principal, Some(owner));
-                if !r.contains(Right::Lookup) {
+                let Some(store) = directory.existing_store(owner) else {
                     continue;
-                }
-                let loc = Location {
-                    owner: owner.to_owned(),
-                    name: e.name.clone(),
                 };
-                let name = display(&user.name, &loc).into_string();
-                visible.insert(name, (true, extended_data(options, &acl, r)));
+                let Ok(entries) = store.list("", "*") else {
+                    continue;
+                };
+                for e in entries {
+                    if !e.attributes.contains(&ListAttribute::Noselect) {
+                        consider(owner, &store, e.name);
+                    }
+                }
+            }
+        } else {
+            // Anyone else sees only folders whose ACL grants `l` beyond
+            // owner and administrators: those the directory keeps indexed.
+            let shared = directory.shared_folders();
+            let mut stores: std::collections::HashMap<&str, Option<MaildirStore>> =
+                std::collections::HashMap::new();
+            for (owner, name) in shared.iter() {
+                if *owner == user.name {
+                    continue;
+                }
+                let store = stores
+                    .entry(owner.as_str())
+                    .or_insert_with(|| directory.existing_store(owner));
+                let Some(store) = store.as_ref() else {
+                    continue;
+                };
+                // Deleted or renamed by another process since the index
+                // was built.
+                if exists(store, name) != Some(true) {
+                    continue;
+                }
+                consider(owner, store, name.clone());
             }
         }
         // Hierarchy names above visible folders (RFC 4314 §4: list `A/B`
@@ -1948,6 +1994,7 @@ impl Session {
         };
         result.map_err(|e| no(e.to_string()))?;
         write_acl(&store, &loc.name, &acl).map_err(store_error)?;
+        self.config.directory.folders_changed();
         self.refresh_selected_rights();
         ok(if op == Operation::SetAcl {
             "SETACL completed"
@@ -2088,6 +2135,7 @@ impl Session {
                         self.acl_failed(&wire, "NO cannot write the ACL");
                         continue;
                     }
+                    self.config.directory.folders_changed();
                     let new_rights = new.rights_of(&principal, Some(&loc.owner));
                     let options = ListOptions {
                         acl: true,

@@ -95,8 +95,16 @@ impl net::Protocol for Connection {
                         .clear();
                     return Some(net::Action::Close);
                 }
-                SessionAction::LoginFailed => return Some(self.info.login_failed()),
-                SessionAction::LoggedIn { .. } => self.info.login_succeeded(),
+                SessionAction::LoginFailed { user } => {
+                    // In the connection's span (listener, peer).
+                    tracing::info!(%user, "login failed");
+                    return Some(self.info.login_failed());
+                }
+                SessionAction::LoggedIn { user } => {
+                    net::record_user(&user);
+                    tracing::info!(%user, "logged in");
+                    self.info.login_succeeded();
+                }
             }
         }
     }

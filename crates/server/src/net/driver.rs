@@ -12,7 +12,7 @@ use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::time::{Instant, sleep, sleep_until, timeout, timeout_at};
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::server::TlsStream;
-use tracing::debug;
+use tracing::{debug, info};
 
 use super::{Action, DriverConfig, Protocol, ShutdownPhase, ShutdownToken};
 
@@ -174,7 +174,7 @@ where
                         .map_err(|_| DriveError::TlsHandshakeTimeout(config.tls_handshake_timeout))?
                         .map_err(DriveError::TlsHandshake)?;
                     let (_, session) = upgraded.get_ref();
-                    debug!(
+                    info!(
                         version = ?session.protocol_version(),
                         cipher = ?session.negotiated_cipher_suite().map(|c| c.suite()),
                         "tls established after starttls"
@@ -190,7 +190,8 @@ where
             let output = tokio::task::spawn_blocking(job)
                 .await
                 .map_err(|e| DriveError::Blocking(e.to_string()))?;
-            protocol.handle_blocking_done(output);
+            // Finishing a login opens the user's mailbox (file work).
+            blocking_section(|| protocol.handle_blocking_done(output));
             // The result may have queued actions.
             continue;
         }
@@ -265,7 +266,7 @@ where
             }
             Event::Read(n) => {
                 idle_deadline = Instant::now() + config.idle_timeout;
-                protocol.handle_input(&buf[..n]);
+                blocking_section(|| protocol.handle_input(&buf[..n]));
             }
             Event::Timer => {
                 let now = Instant::now();
@@ -279,10 +280,10 @@ where
                     _ => {}
                 }
                 if protocol_deadline.is_some_and(|t| now >= t) {
-                    protocol.handle_timeout(now.into_std());
+                    blocking_section(|| protocol.handle_timeout(now.into_std()));
                 }
             }
-            Event::Wakeup => protocol.handle_wakeup(),
+            Event::Wakeup => blocking_section(|| protocol.handle_wakeup()),
             Event::Shutdown => {
                 let new_phase = shutdown.phase();
                 if phase == ShutdownPhase::Running {
@@ -296,6 +297,20 @@ where
                 phase = new_phase;
             }
         }
+    }
+}
+
+/// Runs a protocol handler that may do file work (a command against a
+/// Maildir: directory reads, `fsync`, parsing messages). On a
+/// multi-threaded runtime the worker thread is handed over for its duration
+/// (`block_in_place`), so the other connections scheduled on that worker
+/// go on meanwhile; elsewhere (a current-thread runtime, as in tests) it
+/// runs inline.
+fn blocking_section<R>(f: impl FnOnce() -> R) -> R {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    match Handle::try_current().map(|h| h.runtime_flavor()) {
+        Ok(RuntimeFlavor::MultiThread) => tokio::task::block_in_place(f),
+        _ => f(),
     }
 }
 
@@ -530,6 +545,63 @@ mod tests {
         );
         assert!(start.elapsed() >= idle + close);
         drop(client);
+    }
+
+    /// A handler blocked in file work must not stall the other connections
+    /// that share its worker thread.
+    #[test]
+    fn a_blocking_handler_does_not_stall_other_connections() {
+        use std::sync::mpsc;
+        struct Blocks(Option<mpsc::Receiver<()>>, Vec<u8>);
+        impl Protocol for Blocks {
+            fn handle_input(&mut self, _: &[u8]) {
+                if let Some(rx) = self.0.take() {
+                    // Released only once the other connection was answered.
+                    let _ = rx.recv_timeout(Duration::from_secs(10));
+                }
+                self.1.extend_from_slice(b"done\n");
+            }
+            fn poll_transmit(&mut self, out: &mut Vec<u8>) {
+                out.append(&mut self.1);
+            }
+            fn poll_action(&mut self) -> Option<Action> {
+                None
+            }
+        }
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let (release, blocked) = mpsc::channel();
+            let (mut slow, server) = duplex(1024);
+            tokio::spawn(drive(
+                server,
+                Blocks(Some(blocked), Vec::new()),
+                DriveOptions::new(DriverConfig::imap()),
+            ));
+            slow.write_all(b"x\n").await.unwrap();
+            // Let the slow handler start and occupy the only worker.
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            let (mut fast, server) = duplex(1024);
+            tokio::spawn(drive(
+                server,
+                Lines::default(),
+                DriveOptions::new(DriverConfig::imap()),
+            ));
+            fast.write_all(b"a\n").await.unwrap();
+            let mut got = [0u8; 3];
+            timeout(Duration::from_secs(5), fast.read_exact(&mut got))
+                .await
+                .expect("the other connection was answered while one handler blocked")
+                .unwrap();
+            assert_eq!(&got, b"ok\n");
+            release.send(()).unwrap();
+            let mut got = [0u8; 5];
+            slow.read_exact(&mut got).await.unwrap();
+            assert_eq!(&got, b"done\n");
+        });
     }
 
     #[tokio::test(start_paused = true)]

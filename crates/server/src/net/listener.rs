@@ -264,7 +264,14 @@ where
                 debug!(%peer, error = %e, "socket options not set");
             }
             let local = tcp.local_addr().unwrap_or(self.config.addr);
-            let span = info_span!("connection", listener = %self.name, %peer);
+            // `user` is recorded by the protocol at login (see
+            // `record_user`), so later lines of the connection name it.
+            let span = info_span!(
+                "connection",
+                listener = %self.name,
+                %peer,
+                user = tracing::field::Empty
+            );
             let connection = Connection {
                 tcp,
                 peer,
@@ -359,7 +366,7 @@ where
                 match timeout(handshake, TlsAcceptor::from(Arc::clone(tls)).accept(tcp)).await {
                     Ok(Ok(stream)) => {
                         let (_, session) = stream.get_ref();
-                        debug!(
+                        info!(
                             version = ?session.protocol_version(),
                             cipher = ?session.negotiated_cipher_suite().map(|c| c.suite()),
                             "tls established"

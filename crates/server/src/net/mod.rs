@@ -161,6 +161,13 @@ pub trait Protocol {
     fn handle_shutdown(&mut self) {}
 }
 
+/// Records the logged-in user on the current connection's tracing span (the
+/// `connection` span the listeners open, whose fields are `listener`,
+/// `peer` and `user`), so every later line of the connection names it.
+pub fn record_user(user: &str) {
+    tracing::Span::current().record("user", user);
+}
+
 /// A job for [`Protocol::poll_blocking`].
 pub type BlockingJob = Box<dyn FnOnce() -> BlockingOutput + Send + 'static>;
 

@@ -16,6 +16,24 @@ impl net::Protocol for Session {
     }
 
     fn poll_action(&mut self) -> Option<net::Action> {
+        // Logged in the connection's span (listener, peer).
+        while let Some(notice) = self.poll_notice() {
+            match notice {
+                Notice::LoggedIn { user, method } => {
+                    net::record_user(&user);
+                    tracing::info!(%user, method, "logged in");
+                }
+                Notice::LoginFailed { user, method } => {
+                    let user = user.unwrap_or_default();
+                    tracing::info!(%user, method, "login failed");
+                }
+                Notice::StoreError { context, error } => {
+                    tracing::warn!(context, %error, "store error");
+                }
+                Notice::Updated { removed } => tracing::info!(removed, "update"),
+                Notice::Autologout => tracing::info!("autologout"),
+            }
+        }
         Session::poll_action(self).map(|action| match action {
             Action::StartTls => net::Action::StartTls,
             Action::Close => net::Action::Close,
