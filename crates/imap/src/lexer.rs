@@ -135,6 +135,12 @@ pub(crate) struct Cursor<'a> {
     pub(crate) non_sync_literals: bool,
     /// Whether `text` may hold 8-bit (UTF-8) characters.
     pub(crate) eight_bit_text: bool,
+    /// A prefix of `input` known to be UTF-8, so the text of atoms and
+    /// strings inside it is sliced out without validating each one.
+    utf8_prefix: &'a str,
+    /// How far `input` was validated for `utf8_prefix`; beyond the prefix
+    /// up to here, input is not UTF-8 and slices are checked one by one.
+    utf8_checked: usize,
 }
 
 pub(crate) type PResult<T> = Result<T, ParseError>;
@@ -147,6 +153,53 @@ impl<'a> Cursor<'a> {
             tag: None,
             non_sync_literals: false,
             eight_bit_text: false,
+            utf8_prefix: "",
+            utf8_checked: 0,
+        }
+    }
+
+    /// `input[start..end]` as text, if it is UTF-8. Validation runs over
+    /// a growing prefix of the message (doubling, so every byte is
+    /// validated at most twice in all) instead of once per token.
+    #[inline]
+    pub(crate) fn str_at(&mut self, start: usize, end: usize) -> Option<&'a str> {
+        if end > self.utf8_prefix.len() {
+            if end > self.utf8_checked {
+                self.grow_utf8_prefix(end);
+            }
+            if end > self.utf8_prefix.len() {
+                return std::str::from_utf8(&self.input[start..end]).ok();
+            }
+        }
+        self.utf8_prefix.get(start..end)
+    }
+
+    #[cold]
+    fn grow_utf8_prefix(&mut self, end: usize) {
+        let want = end
+            .max(self.utf8_checked.saturating_mul(2))
+            .max(256)
+            .min(self.input.len());
+        let bytes = &self.input[..want];
+        self.utf8_prefix = match std::str::from_utf8(bytes) {
+            Ok(s) => s,
+            // The bytes before valid_up_to() are UTF-8 by definition.
+            Err(e) => std::str::from_utf8(&bytes[..e.valid_up_to()]).unwrap_or_default(),
+        };
+        self.utf8_checked = want;
+    }
+
+    /// `input[start..end]` as an owned `String`, or a UTF-8 error at the
+    /// first invalid byte.
+    fn string_at(&mut self, start: usize, end: usize) -> PResult<String> {
+        match self.str_at(start, end) {
+            Some(s) => Ok(s.to_owned()),
+            None => {
+                let e = std::str::from_utf8(&self.input[start..end])
+                    .err()
+                    .map_or(0, |e| e.valid_up_to());
+                Err(self.err_at(start + e, "UTF-8 text"))
+            }
         }
     }
 
@@ -218,20 +271,21 @@ impl<'a> Cursor<'a> {
         &rest[..n]
     }
 
-    /// Bytes as ASCII text; only called on runs of ASCII characters.
-    fn ascii(bytes: &'a [u8]) -> &'a str {
-        // Every caller passes bytes matched by an ASCII-only predicate.
-        std::str::from_utf8(bytes).unwrap_or_default()
+    /// The bytes from `start` to the cursor as text; only called on runs
+    /// of ASCII characters, which are always UTF-8.
+    fn ascii_from(&mut self, start: usize) -> &'a str {
+        self.str_at(start, self.pos).unwrap_or_default()
     }
 
     /// A run of letters, digits, `.` and `-`: command names, fetch items,
     /// search keys and the like (compared case-insensitively by callers).
     pub(crate) fn word(&mut self, what: &'static str) -> PResult<&'a str> {
+        let start = self.pos;
         let w = self.take_while(is_word_char);
         if w.is_empty() {
             Err(self.err(what))
         } else {
-            Ok(Self::ascii(w))
+            Ok(self.ascii_from(start))
         }
     }
 
@@ -271,11 +325,12 @@ impl<'a> Cursor<'a> {
     }
 
     pub(crate) fn atom(&mut self) -> PResult<&'a str> {
+        let start = self.pos;
         let a = self.take_while(is_atom_char);
         if a.is_empty() {
             Err(self.err("atom"))
         } else {
-            Ok(Self::ascii(a))
+            Ok(self.ascii_from(start))
         }
     }
 
@@ -324,15 +379,24 @@ impl<'a> Cursor<'a> {
     /// `quoted` (RFC 3501 §4.3): only `\"` and `\\` are escapes, 7-bit, no
     /// CR or LF.
     pub(crate) fn quoted(&mut self) -> PResult<Cow<'a, [u8]>> {
+        match self.quoted_span()? {
+            Quoted::Span(start, end) => Ok(Cow::Borrowed(&self.input[start..end])),
+            Quoted::Unescaped(v) => Ok(Cow::Owned(v)),
+        }
+    }
+
+    /// [`Cursor::quoted`], giving the position of the content when it has
+    /// no escapes (the common case) so callers can slice it out.
+    fn quoted_span(&mut self) -> PResult<Quoted> {
         self.expect(b'"', "quoted string")?;
         let start = self.pos;
         // Fast path: no escapes.
-        self.take_while(|b| class(b, QUOTED_PLAIN));
+        self.pos = skip_quoted_plain(self.input, self.pos);
         match self.peek() {
             Some(b'"') => {
-                let s = &self.input[start..self.pos];
+                let end = self.pos;
                 self.pos += 1;
-                return Ok(Cow::Borrowed(s));
+                return Ok(Quoted::Span(start, end));
             }
             Some(b'\\') => {}
             _ => return Err(self.err("7-bit text character or closing quote")),
@@ -342,7 +406,7 @@ impl<'a> Cursor<'a> {
             match self.peek() {
                 Some(b'"') => {
                     self.pos += 1;
-                    return Ok(Cow::Owned(out));
+                    return Ok(Quoted::Unescaped(out));
                 }
                 Some(b'\\') => {
                     self.pos += 1;
@@ -440,33 +504,52 @@ impl<'a> Cursor<'a> {
         }
     }
 
-    pub(crate) fn utf8(&self, start: usize, bytes: Cow<'a, [u8]>) -> PResult<String> {
-        match bytes {
-            // Short ASCII (atoms, quoted strings): skip UTF-8 validation.
-            Cow::Borrowed(b) => std::str::from_utf8(b)
-                .map(str::to_owned)
-                .map_err(|e| self.err_at(start + e.valid_up_to(), "UTF-8 text")),
-            Cow::Owned(v) => String::from_utf8(v).map_err(|_| self.err_at(start, "UTF-8 text")),
+    /// A quoted string as text.
+    pub(crate) fn quoted_utf8(&mut self) -> PResult<String> {
+        let open = self.pos;
+        match self.quoted_span()? {
+            Quoted::Span(start, end) => self.string_at(start, end),
+            Quoted::Unescaped(v) => {
+                String::from_utf8(v).map_err(|_| self.err_at(open, "UTF-8 text"))
+            }
         }
     }
 
+    /// A literal as text.
+    fn literal_utf8(&mut self) -> PResult<String> {
+        let data = self.literal()?;
+        self.string_at(self.pos - data.len(), self.pos)
+    }
+
     pub(crate) fn astring_utf8(&mut self) -> PResult<String> {
-        let start = self.pos;
-        let s = self.astring()?;
-        self.utf8(start, s)
+        match self.peek() {
+            Some(b'"') => self.quoted_utf8(),
+            Some(b'{') => self.literal_utf8(),
+            _ => {
+                let start = self.pos;
+                let a = self.take_while(is_astring_char);
+                if a.is_empty() {
+                    Err(self.err("atom, quoted string or literal"))
+                } else {
+                    Ok(self.ascii_from(start).to_owned())
+                }
+            }
+        }
     }
 
     pub(crate) fn string_utf8(&mut self) -> PResult<String> {
-        let start = self.pos;
-        let s = self.string()?;
-        self.utf8(start, s)
+        match self.peek() {
+            Some(b'"') => self.quoted_utf8(),
+            Some(b'{') => self.literal_utf8(),
+            _ => Err(self.err("string")),
+        }
     }
 
     pub(crate) fn nstring_utf8(&mut self) -> PResult<Option<String>> {
-        let start = self.pos;
-        match self.nstring()? {
-            Some(s) => self.utf8(start, s).map(Some),
-            None => Ok(None),
+        if self.keyword("NIL") {
+            Ok(None)
+        } else {
+            self.string_utf8().map(Some)
         }
     }
 
@@ -488,7 +571,7 @@ impl<'a> Cursor<'a> {
                 return Ok(MailboxName::inbox());
             }
             if !a.contains(&b'&') {
-                return Ok(MailboxName::new(ascii_string(a)));
+                return Ok(MailboxName::new(self.ascii_from(start)));
             }
             self.pos = start;
         }
@@ -516,7 +599,7 @@ impl<'a> Cursor<'a> {
                 if a.is_empty() {
                     return Err(self.err("list pattern"));
                 }
-                Self::ascii(a).to_owned()
+                self.ascii_from(start).to_owned()
             }
         };
         decode_modified_utf7(&raw).map_err(|_| self.err_at(start, "pattern in modified UTF-7"))
@@ -749,7 +832,8 @@ impl<'a> Cursor<'a> {
         if self.peek().is_some_and(|b| b >= 0x80) {
             return Err(self.err("7-bit text"));
         }
-        self.utf8(start, Cow::Borrowed(t))
+        let end = start + t.len();
+        self.string_at(start, end)
     }
 }
 
@@ -778,6 +862,44 @@ impl Upper {
     pub(crate) fn as_bytes(&self) -> &[u8] {
         &self.buf[..self.len]
     }
+}
+
+/// A quoted string's content: where it is when it has no escapes, else
+/// the unescaped bytes.
+enum Quoted {
+    Span(usize, usize),
+    Unescaped(Vec<u8>),
+}
+
+/// The first position at or after `pos` whose byte is not a plain quoted
+/// character ([`QUOTED_PLAIN`]), or the end of `input`. Eight bytes at a
+/// time while none is `"`, `\\`, below 0x0e (NUL, CR, LF and other
+/// controls) or 8-bit (SWAR: the usual "has zero byte" and "has byte less
+/// than" tests); then byte by byte from the table.
+#[inline]
+fn skip_quoted_plain(input: &[u8], mut pos: usize) -> usize {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    while let Some(word) = input.get(pos..).and_then(<[u8]>::first_chunk::<8>) {
+        let x = u64::from_le_bytes(*word);
+        let quote = x ^ (LO * u64::from(b'"'));
+        let backslash = x ^ (LO * u64::from(b'\\'));
+        let special = (quote.wrapping_sub(LO) & !quote)
+            | (backslash.wrapping_sub(LO) & !backslash)
+            | (x.wrapping_sub(LO * 0x0e) & !x)
+            | x;
+        if special & HI != 0 {
+            // The lowest flagged byte is a real hit of one of the tests
+            // (borrows only run upwards); the table decides from there.
+            pos += (special & HI).trailing_zeros() as usize / 8;
+            break;
+        }
+        pos += 8;
+    }
+    while input.get(pos).is_some_and(|&b| class(b, QUOTED_PLAIN)) {
+        pos += 1;
+    }
+    pos
 }
 
 enum FlagAny {
@@ -840,6 +962,50 @@ mod tests {
         assert_eq!(e.offset, 3);
         let mut c = Cursor::new(b"\"caf\xc3\xa9\"");
         assert!(c.quoted().is_err());
+    }
+
+    #[test]
+    fn quoted_scan_matches_the_table() {
+        // Every byte value at every offset of a 20-byte run, so each one
+        // is seen by both the 8-byte and the byte-by-byte loop.
+        for b in 0..=255u8 {
+            for at in 0..20 {
+                let mut v = vec![b'a'; 20];
+                v[at] = b;
+                let want = if class(b, QUOTED_PLAIN) { 20 } else { at };
+                assert_eq!(skip_quoted_plain(&v, 0), want, "{b:#x} at {at}");
+                assert_eq!(skip_quoted_plain(&v, at.min(3)), want.max(at.min(3)));
+            }
+        }
+        assert_eq!(skip_quoted_plain(b"", 0), 0);
+        assert_eq!(skip_quoted_plain(b"ab", 2), 2);
+    }
+
+    #[test]
+    fn text_after_invalid_utf8() {
+        // An 8-bit literal early on: later text is still read, each token
+        // validated on its own, and an invalid token is reported where it is.
+        let mut input = b"{2}\r\n\xff\xfe ".to_vec();
+        for i in 0..200 {
+            input.extend_from_slice(format!("\"s{i}\" ").as_bytes());
+        }
+        input.extend_from_slice(b"\"caf\xc3\xa9\" x\xffy");
+        let mut c = Cursor::new(&input);
+        assert_eq!(c.literal().unwrap(), b"\xff\xfe");
+        for i in 0..200 {
+            c.sp().unwrap();
+            assert_eq!(c.string_utf8().unwrap(), format!("s{i}"));
+        }
+        c.sp().unwrap();
+        assert!(c.string_utf8().is_err());
+        c.pos = input.len() - 3;
+        c.eight_bit_text = true;
+        let e = c.text().unwrap_err();
+        assert_eq!(e.offset, input.len() - 2);
+        let mut c = Cursor::new(b"{5}\r\ncaf\xc3\xa9 {2}\r\n\xc3x");
+        assert_eq!(c.string_utf8().unwrap(), "caf\u{e9}");
+        c.sp().unwrap();
+        assert_eq!(c.string_utf8().unwrap_err().offset, 16);
     }
 
     #[test]
