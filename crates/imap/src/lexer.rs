@@ -361,10 +361,28 @@ impl<'a> Cursor<'a> {
     /// `number64` (RFC 9208): up to 2^63-1.
     pub(crate) fn number64(&mut self) -> PResult<u64> {
         let start = self.pos;
-        let digits = self.take_while(|b| b.is_ascii_digit());
-        if digits.is_empty() {
-            return Err(self.err("number"));
+        // Up to 18 digits, below 10^18 < 2^63: no overflow to check.
+        let mut n: u64 = 0;
+        let mut len = 0;
+        while let Some(&b) = self.input.get(start + len) {
+            let d = b.wrapping_sub(b'0');
+            if d > 9 {
+                break;
+            }
+            n = n * 10 + u64::from(d);
+            len += 1;
+            if len == 18 {
+                break;
+            }
         }
+        if len < 18 || !self.peek_at(18).is_some_and(|b| b.is_ascii_digit()) {
+            if len == 0 {
+                return Err(self.err("number"));
+            }
+            self.pos += len;
+            return Ok(n);
+        }
+        let digits = self.take_while(|b| b.is_ascii_digit());
         let mut n: u64 = 0;
         for &d in digits {
             n = n
@@ -610,7 +628,9 @@ impl<'a> Cursor<'a> {
         if self.eat(b'$') {
             return Ok(SequenceSet::SearchResult);
         }
-        let mut ranges = Vec::new();
+        // The capacity Vec would pick on the first push, without the
+        // growth call.
+        let mut ranges = Vec::with_capacity(4);
         loop {
             let start = self.seq_bound()?;
             let end = if self.eat(b':') {
@@ -1010,6 +1030,20 @@ mod tests {
 
     #[test]
     fn numbers() {
+        for n in [0u64, 7, 99_999_999_999_999_999, 999_999_999_999_999_999] {
+            let s = format!("{n} ");
+            let mut c = Cursor::new(s.as_bytes());
+            assert_eq!(c.number64().unwrap(), n);
+            assert_eq!(c.pos, s.len() - 1);
+        }
+        let max = b"9223372036854775807";
+        assert_eq!(Cursor::new(max).number64().unwrap(), i64::MAX as u64);
+        assert_eq!(
+            Cursor::new(b"000000000000000000000042").number64().unwrap(),
+            42
+        );
+        assert!(Cursor::new(b"9223372036854775808").number64().is_err());
+        assert!(Cursor::new(b"x").number64().is_err());
         assert_eq!(Cursor::new(b"4294967295").number().unwrap(), u32::MAX);
         let e = Cursor::new(b"4294967296").number().unwrap_err();
         assert_eq!(e.offset, 0);
