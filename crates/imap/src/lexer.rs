@@ -176,10 +176,15 @@ impl<'a> Cursor<'a> {
 
     #[cold]
     fn grow_utf8_prefix(&mut self, end: usize) {
-        let want = end
-            .max(self.utf8_checked.saturating_mul(2))
-            .max(256)
-            .min(self.input.len());
+        // A message of up to 1 KiB (most lines) is validated in one go;
+        // in a longer one (a literal), only as far as tokens are read.
+        let want = if self.input.len() <= 1024 {
+            self.input.len()
+        } else {
+            end.max(self.utf8_checked.saturating_mul(2))
+                .max(256)
+                .min(self.input.len())
+        };
         let bytes = &self.input[..want];
         self.utf8_prefix = match std::str::from_utf8(bytes) {
             Ok(s) => s,
@@ -556,6 +561,9 @@ impl<'a> Cursor<'a> {
     }
 
     pub(crate) fn string_utf8(&mut self) -> PResult<String> {
+        if let Some(s) = self.plain_quoted() {
+            return Ok(s.to_owned());
+        }
         match self.peek() {
             Some(b'"') => self.quoted_utf8(),
             Some(b'{') => self.literal_utf8(),
@@ -564,11 +572,33 @@ impl<'a> Cursor<'a> {
     }
 
     pub(crate) fn nstring_utf8(&mut self) -> PResult<Option<String>> {
+        if let Some(s) = self.plain_quoted() {
+            return Ok(Some(s.to_owned()));
+        }
         if self.keyword("NIL") {
             Ok(None)
         } else {
             self.string_utf8().map(Some)
         }
+    }
+
+    /// The common case of a string, read without building an error value
+    /// on the way: a quoted string without escapes. `None` (the cursor
+    /// unmoved) for anything else, which the general path then reads or
+    /// reports.
+    #[inline]
+    fn plain_quoted(&mut self) -> Option<&'a str> {
+        if self.peek() != Some(b'"') {
+            return None;
+        }
+        let start = self.pos + 1;
+        let end = skip_quoted_plain(self.input, start);
+        if self.input.get(end) != Some(&b'"') {
+            return None;
+        }
+        let s = self.str_at(start, end)?;
+        self.pos = end + 1;
+        Some(s)
     }
 
     pub(crate) fn nstring_bytes(&mut self) -> PResult<Option<Vec<u8>>> {
