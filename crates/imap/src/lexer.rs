@@ -757,13 +757,15 @@ impl<'a> Cursor<'a> {
         mut item: impl FnMut(&mut Self) -> PResult<T>,
     ) -> PResult<Vec<T>> {
         self.expect(b'(', "'('")?;
-        let mut out = Vec::new();
         if self.eat(b')') {
             if allow_empty {
-                return Ok(out);
+                return Ok(Vec::new());
             }
             return Err(self.err_at(self.pos - 1, "list item"));
         }
+        // What Vec's first push would allocate for items of this size,
+        // without the call that grows it.
+        let mut out = Vec::with_capacity(if size_of::<T>() <= 1024 { 4 } else { 1 });
         loop {
             out.push(item(self)?);
             if self.eat(b')') {
