@@ -182,7 +182,7 @@ impl<'a> Cursor<'a> {
             self.input.len()
         } else {
             end.max(self.utf8_checked.saturating_mul(2))
-                .max(256)
+                .max(64)
                 .min(self.input.len())
         };
         let bytes = &self.input[..want];
