@@ -9,35 +9,110 @@ use postroom_types::{QuotaLimit, Rights, Secret};
 use crate::types::{Flag, InternalDate, MailboxName, SearchKey, SequenceSet};
 
 /// A command tag (RFC 3501 §9 `tag`: ASTRING-CHARs except `+`).
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Tag(String);
+///
+/// Tags of up to 22 bytes (nearly all of them: clients send `a1`,
+/// `A0042`) are stored inline, so parsing a command allocates nothing for
+/// its tag.
+#[derive(Clone)]
+pub struct Tag(TagRepr);
+
+/// The longest tag stored without allocation.
+const TAG_INLINE: usize = 22;
+
+#[derive(Clone)]
+enum TagRepr {
+    /// `bytes[..len]` holds the tag (ASCII tag characters).
+    Inline {
+        len: u8,
+        bytes: [u8; TAG_INLINE],
+    },
+    Heap(Box<str>),
+}
 
 impl Tag {
     /// A tag, if `s` is a valid one.
     pub fn new(s: impl Into<String>) -> Option<Tag> {
         let s = s.into();
         if !s.is_empty() && s.bytes().all(crate::framer::is_tag_char) {
-            Some(Tag(s))
+            Some(Tag::from_valid(s.as_bytes()).unwrap_or_else(|| Tag(TagRepr::Heap(s.into()))))
         } else {
             None
         }
     }
 
+    /// The inline form of valid tag bytes, if short enough.
+    fn from_valid(bytes: &[u8]) -> Option<Tag> {
+        let mut inline = [0u8; TAG_INLINE];
+        inline.get_mut(..bytes.len())?.copy_from_slice(bytes);
+        Some(Tag(TagRepr::Inline {
+            // bytes.len() <= TAG_INLINE, checked by the get_mut above
+            len: bytes.len() as u8,
+            bytes: inline,
+        }))
+    }
+
     /// A tag from bytes the lexer matched as tag characters (ASCII).
     pub(crate) fn from_tag_bytes(bytes: &[u8]) -> Tag {
         debug_assert!(!bytes.is_empty() && bytes.iter().all(|&b| crate::lexer::is_tag_char(b)));
-        Tag(crate::lexer::ascii_string(bytes))
+        Tag::from_valid(bytes)
+            .unwrap_or_else(|| Tag(TagRepr::Heap(crate::lexer::ascii_string(bytes).into())))
     }
 
     /// The tag text.
     pub fn as_str(&self) -> &str {
-        &self.0
+        match &self.0 {
+            // Inline bytes are ASCII tag characters, so this never fails.
+            TagRepr::Inline { .. } => std::str::from_utf8(self.as_bytes()).unwrap_or_default(),
+            TagRepr::Heap(s) => s,
+        }
+    }
+
+    /// The tag bytes (ASCII).
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        match &self.0 {
+            TagRepr::Inline { len, bytes } => &bytes[..usize::from(*len)],
+            TagRepr::Heap(s) => s.as_bytes(),
+        }
+    }
+}
+
+impl PartialEq for Tag {
+    fn eq(&self, other: &Tag) -> bool {
+        self.as_bytes() == other.as_bytes()
+    }
+}
+
+impl Eq for Tag {}
+
+impl std::hash::Hash for Tag {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        // As `str` hashes, so the value does not depend on the storage.
+        state.write(self.as_bytes());
+        state.write_u8(0xff);
+    }
+}
+
+impl PartialOrd for Tag {
+    fn partial_cmp(&self, other: &Tag) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Tag {
+    fn cmp(&self, other: &Tag) -> std::cmp::Ordering {
+        self.as_bytes().cmp(other.as_bytes())
+    }
+}
+
+impl fmt::Debug for Tag {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Tag").field(&self.as_str()).finish()
     }
 }
 
 impl fmt::Display for Tag {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(self.as_str())
     }
 }
 
@@ -711,4 +786,33 @@ pub enum RightsChange {
     Add(Rights),
     /// `-`: remove.
     Remove(Rights),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tags_inline_and_on_the_heap_behave_alike() {
+        use std::collections::HashSet;
+        let short = "a".repeat(TAG_INLINE);
+        let long = "a".repeat(TAG_INLINE + 1);
+        let t_short = Tag::new(short.clone()).unwrap();
+        let t_long = Tag::new(long.clone()).unwrap();
+        assert!(matches!(t_short.0, TagRepr::Inline { .. }));
+        assert!(matches!(t_long.0, TagRepr::Heap(_)));
+        assert_eq!(t_short.as_str(), short);
+        assert_eq!(t_long.as_str(), long);
+        assert_eq!(Tag::from_tag_bytes(long.as_bytes()), t_long);
+        assert_eq!(Tag::from_tag_bytes(b"A001"), Tag::new("A001").unwrap());
+        assert!(t_short < t_long);
+        assert!(Tag::new("a2").unwrap() > Tag::new("a10").unwrap());
+        assert_eq!(format!("{t_short}"), short);
+        assert_eq!(format!("{:?}", Tag::new("x1").unwrap()), "Tag(\"x1\")");
+        let set: HashSet<Tag> = [t_short.clone(), t_long.clone(), t_short.clone()].into();
+        assert_eq!(set.len(), 2);
+        assert!(Tag::new("").is_none());
+        assert!(Tag::new("a+b").is_none());
+        assert!(Tag::new("a b").is_none());
+    }
 }

@@ -30,7 +30,7 @@ use crate::types::SearchKey;
 pub fn encode_command(cmd: &TaggedCommand, mode: LiteralMode) -> Vec<Fragment> {
     let mut out = Vec::new();
     let mut w = Writer::new(&mut out, mode);
-    w.raw(cmd.tag.as_str().as_bytes());
+    w.raw(cmd.tag.as_bytes());
     w.sp();
     body(&mut w, &cmd.command);
     w.crlf();

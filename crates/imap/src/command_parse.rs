@@ -776,9 +776,7 @@ fn simple_search_key(c: &mut Cursor<'_>, w: &[u8], at: usize) -> PResult<SearchK
 fn charset_and_criteria(c: &mut Cursor<'_>, max_depth: usize) -> PResult<(String, SearchKey)> {
     c.sp()?;
     let charset = if c.peek() == Some(b'"') {
-        let start = c.pos;
-        let q = c.quoted()?;
-        c.utf8(start, q)?
+        c.quoted_utf8()?
     } else {
         c.atom()?.to_owned()
     };

@@ -57,6 +57,9 @@ pub enum Frame {
 /// The most buffer space reserved for a literal before its bytes arrive.
 const RESERVE_AHEAD: usize = 64 * 1024;
 
+/// Room reserved after a literal for the rest of its line.
+const LINE_SLACK: usize = 64;
+
 /// Tag, command name and error of a refused message.
 type Refusal = (Option<String>, Option<String>, FrameError);
 
@@ -385,10 +388,14 @@ impl Framer {
                 // Make room for the literal now rather than growing the
                 // buffer chunk by chunk; the size passed the limits, and at
                 // most RESERVE_AHEAD bytes are reserved before they arrive.
+                // The slack covers what usually follows a literal on its
+                // line (`)` CRLF after a FETCH item, the CRLF after an
+                // APPEND), so the message does not outgrow the buffer by a
+                // few bytes and have it reallocated and copied whole.
                 let ahead = usize::try_from(size64)
                     .unwrap_or(usize::MAX)
                     .min(RESERVE_AHEAD)
-                    .saturating_add(2);
+                    .saturating_add(LINE_SLACK);
                 let have = self.buf.len() - self.pos;
                 self.buf.reserve(ahead.saturating_sub(have));
                 if self.side == Side::Server && !non_sync {
@@ -837,6 +844,24 @@ mod tests {
                 Ok(b"* OK x\r\n".to_vec())
             ]
         );
+    }
+
+    #[test]
+    fn buffer_reserved_for_a_literal_holds_the_rest_of_its_line() {
+        for size in [0usize, 10, 4096, 64 * 1024] {
+            let mut f = Framer::new(Side::Client, Limits::imap_client());
+            f.push(format!("* 3 FETCH (UID 99 BODY[] {{{size}}}\r\n").as_bytes());
+            assert_eq!(f.poll(), None);
+            let cap = f.buf.capacity();
+            let body = vec![b'a'; size];
+            for c in body.chunks(16) {
+                f.push(c);
+                assert_eq!(f.poll(), None);
+            }
+            f.push(b")\r\n");
+            assert!(matches!(f.poll(), Some(Frame::Message { .. })));
+            assert_eq!(f.buf.capacity(), cap, "literal of {size}");
+        }
     }
 
     #[test]

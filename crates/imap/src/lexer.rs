@@ -135,6 +135,12 @@ pub(crate) struct Cursor<'a> {
     pub(crate) non_sync_literals: bool,
     /// Whether `text` may hold 8-bit (UTF-8) characters.
     pub(crate) eight_bit_text: bool,
+    /// A prefix of `input` known to be UTF-8, so the text of atoms and
+    /// strings inside it is sliced out without validating each one.
+    utf8_prefix: &'a str,
+    /// How far `input` was validated for `utf8_prefix`; beyond the prefix
+    /// up to here, input is not UTF-8 and slices are checked one by one.
+    utf8_checked: usize,
 }
 
 pub(crate) type PResult<T> = Result<T, ParseError>;
@@ -147,6 +153,58 @@ impl<'a> Cursor<'a> {
             tag: None,
             non_sync_literals: false,
             eight_bit_text: false,
+            utf8_prefix: "",
+            utf8_checked: 0,
+        }
+    }
+
+    /// `input[start..end]` as text, if it is UTF-8. Validation runs over
+    /// a growing prefix of the message (doubling, so every byte is
+    /// validated at most twice in all) instead of once per token.
+    #[inline]
+    pub(crate) fn str_at(&mut self, start: usize, end: usize) -> Option<&'a str> {
+        if end > self.utf8_prefix.len() {
+            if end > self.utf8_checked {
+                self.grow_utf8_prefix(end);
+            }
+            if end > self.utf8_prefix.len() {
+                return std::str::from_utf8(&self.input[start..end]).ok();
+            }
+        }
+        self.utf8_prefix.get(start..end)
+    }
+
+    #[cold]
+    fn grow_utf8_prefix(&mut self, end: usize) {
+        // A message of up to 1 KiB (most lines) is validated in one go;
+        // in a longer one (a literal), only as far as tokens are read.
+        let want = if self.input.len() <= 1024 {
+            self.input.len()
+        } else {
+            end.max(self.utf8_checked.saturating_mul(2))
+                .max(64)
+                .min(self.input.len())
+        };
+        let bytes = &self.input[..want];
+        self.utf8_prefix = match std::str::from_utf8(bytes) {
+            Ok(s) => s,
+            // The bytes before valid_up_to() are UTF-8 by definition.
+            Err(e) => std::str::from_utf8(&bytes[..e.valid_up_to()]).unwrap_or_default(),
+        };
+        self.utf8_checked = want;
+    }
+
+    /// `input[start..end]` as an owned `String`, or a UTF-8 error at the
+    /// first invalid byte.
+    fn string_at(&mut self, start: usize, end: usize) -> PResult<String> {
+        match self.str_at(start, end) {
+            Some(s) => Ok(s.to_owned()),
+            None => {
+                let e = std::str::from_utf8(&self.input[start..end])
+                    .err()
+                    .map_or(0, |e| e.valid_up_to());
+                Err(self.err_at(start + e, "UTF-8 text"))
+            }
         }
     }
 
@@ -218,20 +276,21 @@ impl<'a> Cursor<'a> {
         &rest[..n]
     }
 
-    /// Bytes as ASCII text; only called on runs of ASCII characters.
-    fn ascii(bytes: &'a [u8]) -> &'a str {
-        // Every caller passes bytes matched by an ASCII-only predicate.
-        std::str::from_utf8(bytes).unwrap_or_default()
+    /// The bytes from `start` to the cursor as text; only called on runs
+    /// of ASCII characters, which are always UTF-8.
+    fn ascii_from(&mut self, start: usize) -> &'a str {
+        self.str_at(start, self.pos).unwrap_or_default()
     }
 
     /// A run of letters, digits, `.` and `-`: command names, fetch items,
     /// search keys and the like (compared case-insensitively by callers).
     pub(crate) fn word(&mut self, what: &'static str) -> PResult<&'a str> {
+        let start = self.pos;
         let w = self.take_while(is_word_char);
         if w.is_empty() {
             Err(self.err(what))
         } else {
-            Ok(Self::ascii(w))
+            Ok(self.ascii_from(start))
         }
     }
 
@@ -271,11 +330,12 @@ impl<'a> Cursor<'a> {
     }
 
     pub(crate) fn atom(&mut self) -> PResult<&'a str> {
+        let start = self.pos;
         let a = self.take_while(is_atom_char);
         if a.is_empty() {
             Err(self.err("atom"))
         } else {
-            Ok(Self::ascii(a))
+            Ok(self.ascii_from(start))
         }
     }
 
@@ -306,10 +366,28 @@ impl<'a> Cursor<'a> {
     /// `number64` (RFC 9208): up to 2^63-1.
     pub(crate) fn number64(&mut self) -> PResult<u64> {
         let start = self.pos;
-        let digits = self.take_while(|b| b.is_ascii_digit());
-        if digits.is_empty() {
-            return Err(self.err("number"));
+        // Up to 18 digits, below 10^18 < 2^63: no overflow to check.
+        let mut n: u64 = 0;
+        let mut len = 0;
+        while let Some(&b) = self.input.get(start + len) {
+            let d = b.wrapping_sub(b'0');
+            if d > 9 {
+                break;
+            }
+            n = n * 10 + u64::from(d);
+            len += 1;
+            if len == 18 {
+                break;
+            }
         }
+        if len < 18 || !self.peek_at(18).is_some_and(|b| b.is_ascii_digit()) {
+            if len == 0 {
+                return Err(self.err("number"));
+            }
+            self.pos += len;
+            return Ok(n);
+        }
+        let digits = self.take_while(|b| b.is_ascii_digit());
         let mut n: u64 = 0;
         for &d in digits {
             n = n
@@ -324,15 +402,24 @@ impl<'a> Cursor<'a> {
     /// `quoted` (RFC 3501 §4.3): only `\"` and `\\` are escapes, 7-bit, no
     /// CR or LF.
     pub(crate) fn quoted(&mut self) -> PResult<Cow<'a, [u8]>> {
+        match self.quoted_span()? {
+            Quoted::Span(start, end) => Ok(Cow::Borrowed(&self.input[start..end])),
+            Quoted::Unescaped(v) => Ok(Cow::Owned(v)),
+        }
+    }
+
+    /// [`Cursor::quoted`], giving the position of the content when it has
+    /// no escapes (the common case) so callers can slice it out.
+    fn quoted_span(&mut self) -> PResult<Quoted> {
         self.expect(b'"', "quoted string")?;
         let start = self.pos;
         // Fast path: no escapes.
-        self.take_while(|b| class(b, QUOTED_PLAIN));
+        self.pos = skip_quoted_plain(self.input, self.pos);
         match self.peek() {
             Some(b'"') => {
-                let s = &self.input[start..self.pos];
+                let end = self.pos;
                 self.pos += 1;
-                return Ok(Cow::Borrowed(s));
+                return Ok(Quoted::Span(start, end));
             }
             Some(b'\\') => {}
             _ => return Err(self.err("7-bit text character or closing quote")),
@@ -342,7 +429,7 @@ impl<'a> Cursor<'a> {
             match self.peek() {
                 Some(b'"') => {
                     self.pos += 1;
-                    return Ok(Cow::Owned(out));
+                    return Ok(Quoted::Unescaped(out));
                 }
                 Some(b'\\') => {
                     self.pos += 1;
@@ -440,34 +527,78 @@ impl<'a> Cursor<'a> {
         }
     }
 
-    pub(crate) fn utf8(&self, start: usize, bytes: Cow<'a, [u8]>) -> PResult<String> {
-        match bytes {
-            // Short ASCII (atoms, quoted strings): skip UTF-8 validation.
-            Cow::Borrowed(b) => std::str::from_utf8(b)
-                .map(str::to_owned)
-                .map_err(|e| self.err_at(start + e.valid_up_to(), "UTF-8 text")),
-            Cow::Owned(v) => String::from_utf8(v).map_err(|_| self.err_at(start, "UTF-8 text")),
+    /// A quoted string as text.
+    pub(crate) fn quoted_utf8(&mut self) -> PResult<String> {
+        let open = self.pos;
+        match self.quoted_span()? {
+            Quoted::Span(start, end) => self.string_at(start, end),
+            Quoted::Unescaped(v) => {
+                String::from_utf8(v).map_err(|_| self.err_at(open, "UTF-8 text"))
+            }
         }
+    }
+
+    /// A literal as text.
+    fn literal_utf8(&mut self) -> PResult<String> {
+        let data = self.literal()?;
+        self.string_at(self.pos - data.len(), self.pos)
     }
 
     pub(crate) fn astring_utf8(&mut self) -> PResult<String> {
-        let start = self.pos;
-        let s = self.astring()?;
-        self.utf8(start, s)
+        match self.peek() {
+            Some(b'"') => self.quoted_utf8(),
+            Some(b'{') => self.literal_utf8(),
+            _ => {
+                let start = self.pos;
+                let a = self.take_while(is_astring_char);
+                if a.is_empty() {
+                    Err(self.err("atom, quoted string or literal"))
+                } else {
+                    Ok(self.ascii_from(start).to_owned())
+                }
+            }
+        }
     }
 
     pub(crate) fn string_utf8(&mut self) -> PResult<String> {
-        let start = self.pos;
-        let s = self.string()?;
-        self.utf8(start, s)
+        if let Some(s) = self.plain_quoted() {
+            return Ok(s.to_owned());
+        }
+        match self.peek() {
+            Some(b'"') => self.quoted_utf8(),
+            Some(b'{') => self.literal_utf8(),
+            _ => Err(self.err("string")),
+        }
     }
 
     pub(crate) fn nstring_utf8(&mut self) -> PResult<Option<String>> {
-        let start = self.pos;
-        match self.nstring()? {
-            Some(s) => self.utf8(start, s).map(Some),
-            None => Ok(None),
+        if let Some(s) = self.plain_quoted() {
+            return Ok(Some(s.to_owned()));
         }
+        if self.keyword("NIL") {
+            Ok(None)
+        } else {
+            self.string_utf8().map(Some)
+        }
+    }
+
+    /// The common case of a string, read without building an error value
+    /// on the way: a quoted string without escapes. `None` (the cursor
+    /// unmoved) for anything else, which the general path then reads or
+    /// reports.
+    #[inline]
+    fn plain_quoted(&mut self) -> Option<&'a str> {
+        if self.peek() != Some(b'"') {
+            return None;
+        }
+        let start = self.pos + 1;
+        let end = skip_quoted_plain(self.input, start);
+        if self.input.get(end) != Some(&b'"') {
+            return None;
+        }
+        let s = self.str_at(start, end)?;
+        self.pos = end + 1;
+        Some(s)
     }
 
     pub(crate) fn nstring_bytes(&mut self) -> PResult<Option<Vec<u8>>> {
@@ -488,7 +619,7 @@ impl<'a> Cursor<'a> {
                 return Ok(MailboxName::inbox());
             }
             if !a.contains(&b'&') {
-                return Ok(MailboxName::new(ascii_string(a)));
+                return Ok(MailboxName::new(self.ascii_from(start)));
             }
             self.pos = start;
         }
@@ -516,7 +647,7 @@ impl<'a> Cursor<'a> {
                 if a.is_empty() {
                     return Err(self.err("list pattern"));
                 }
-                Self::ascii(a).to_owned()
+                self.ascii_from(start).to_owned()
             }
         };
         decode_modified_utf7(&raw).map_err(|_| self.err_at(start, "pattern in modified UTF-7"))
@@ -527,7 +658,9 @@ impl<'a> Cursor<'a> {
         if self.eat(b'$') {
             return Ok(SequenceSet::SearchResult);
         }
-        let mut ranges = Vec::new();
+        // The capacity Vec would pick on the first push, without the
+        // growth call.
+        let mut ranges = Vec::with_capacity(4);
         loop {
             let start = self.seq_bound()?;
             let end = if self.eat(b':') {
@@ -624,13 +757,15 @@ impl<'a> Cursor<'a> {
         mut item: impl FnMut(&mut Self) -> PResult<T>,
     ) -> PResult<Vec<T>> {
         self.expect(b'(', "'('")?;
-        let mut out = Vec::new();
         if self.eat(b')') {
             if allow_empty {
-                return Ok(out);
+                return Ok(Vec::new());
             }
             return Err(self.err_at(self.pos - 1, "list item"));
         }
+        // What Vec's first push would allocate for items of this size,
+        // without the call that grows it.
+        let mut out = Vec::with_capacity(if size_of::<T>() <= 1024 { 4 } else { 1 });
         loop {
             out.push(item(self)?);
             if self.eat(b')') {
@@ -749,7 +884,8 @@ impl<'a> Cursor<'a> {
         if self.peek().is_some_and(|b| b >= 0x80) {
             return Err(self.err("7-bit text"));
         }
-        self.utf8(start, Cow::Borrowed(t))
+        let end = start + t.len();
+        self.string_at(start, end)
     }
 }
 
@@ -778,6 +914,44 @@ impl Upper {
     pub(crate) fn as_bytes(&self) -> &[u8] {
         &self.buf[..self.len]
     }
+}
+
+/// A quoted string's content: where it is when it has no escapes, else
+/// the unescaped bytes.
+enum Quoted {
+    Span(usize, usize),
+    Unescaped(Vec<u8>),
+}
+
+/// The first position at or after `pos` whose byte is not a plain quoted
+/// character ([`QUOTED_PLAIN`]), or the end of `input`. Eight bytes at a
+/// time while none is `"`, `\\`, below 0x0e (NUL, CR, LF and other
+/// controls) or 8-bit (SWAR: the usual "has zero byte" and "has byte less
+/// than" tests); then byte by byte from the table.
+#[inline]
+fn skip_quoted_plain(input: &[u8], mut pos: usize) -> usize {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    while let Some(word) = input.get(pos..).and_then(<[u8]>::first_chunk::<8>) {
+        let x = u64::from_le_bytes(*word);
+        let quote = x ^ (LO * u64::from(b'"'));
+        let backslash = x ^ (LO * u64::from(b'\\'));
+        let special = (quote.wrapping_sub(LO) & !quote)
+            | (backslash.wrapping_sub(LO) & !backslash)
+            | (x.wrapping_sub(LO * 0x0e) & !x)
+            | x;
+        if special & HI != 0 {
+            // The lowest flagged byte is a real hit of one of the tests
+            // (borrows only run upwards); the table decides from there.
+            pos += (special & HI).trailing_zeros() as usize / 8;
+            break;
+        }
+        pos += 8;
+    }
+    while input.get(pos).is_some_and(|&b| class(b, QUOTED_PLAIN)) {
+        pos += 1;
+    }
+    pos
 }
 
 enum FlagAny {
@@ -843,7 +1017,65 @@ mod tests {
     }
 
     #[test]
+    fn quoted_scan_matches_the_table() {
+        // Every byte value at every offset of a 20-byte run, so each one
+        // is seen by both the 8-byte and the byte-by-byte loop.
+        for b in 0..=255u8 {
+            for at in 0..20 {
+                let mut v = vec![b'a'; 20];
+                v[at] = b;
+                let want = if class(b, QUOTED_PLAIN) { 20 } else { at };
+                assert_eq!(skip_quoted_plain(&v, 0), want, "{b:#x} at {at}");
+                assert_eq!(skip_quoted_plain(&v, at.min(3)), want.max(at.min(3)));
+            }
+        }
+        assert_eq!(skip_quoted_plain(b"", 0), 0);
+        assert_eq!(skip_quoted_plain(b"ab", 2), 2);
+    }
+
+    #[test]
+    fn text_after_invalid_utf8() {
+        // An 8-bit literal early on: later text is still read, each token
+        // validated on its own, and an invalid token is reported where it is.
+        let mut input = b"{2}\r\n\xff\xfe ".to_vec();
+        for i in 0..200 {
+            input.extend_from_slice(format!("\"s{i}\" ").as_bytes());
+        }
+        input.extend_from_slice(b"\"caf\xc3\xa9\" x\xffy");
+        let mut c = Cursor::new(&input);
+        assert_eq!(c.literal().unwrap(), b"\xff\xfe");
+        for i in 0..200 {
+            c.sp().unwrap();
+            assert_eq!(c.string_utf8().unwrap(), format!("s{i}"));
+        }
+        c.sp().unwrap();
+        assert!(c.string_utf8().is_err());
+        c.pos = input.len() - 3;
+        c.eight_bit_text = true;
+        let e = c.text().unwrap_err();
+        assert_eq!(e.offset, input.len() - 2);
+        let mut c = Cursor::new(b"{5}\r\ncaf\xc3\xa9 {2}\r\n\xc3x");
+        assert_eq!(c.string_utf8().unwrap(), "caf\u{e9}");
+        c.sp().unwrap();
+        assert_eq!(c.string_utf8().unwrap_err().offset, 16);
+    }
+
+    #[test]
     fn numbers() {
+        for n in [0u64, 7, 99_999_999_999_999_999, 999_999_999_999_999_999] {
+            let s = format!("{n} ");
+            let mut c = Cursor::new(s.as_bytes());
+            assert_eq!(c.number64().unwrap(), n);
+            assert_eq!(c.pos, s.len() - 1);
+        }
+        let max = b"9223372036854775807";
+        assert_eq!(Cursor::new(max).number64().unwrap(), i64::MAX as u64);
+        assert_eq!(
+            Cursor::new(b"000000000000000000000042").number64().unwrap(),
+            42
+        );
+        assert!(Cursor::new(b"9223372036854775808").number64().is_err());
+        assert!(Cursor::new(b"x").number64().is_err());
         assert_eq!(Cursor::new(b"4294967295").number().unwrap(), u32::MAX);
         let e = Cursor::new(b"4294967296").number().unwrap_err();
         assert_eq!(e.offset, 0);

@@ -30,7 +30,7 @@ pub fn encode_response(response: &Response, out: &mut Vec<u8>) {
 
 fn status(w: &mut Writer<'_>, s: &StatusResponse) {
     match &s.tag {
-        Some(t) => w.raw(t.as_str().as_bytes()),
+        Some(t) => w.raw(t.as_bytes()),
         None => w.byte(b'*'),
     }
     w.sp();

@@ -12,7 +12,7 @@ use crate::framer::{Frame, Framer, Side};
 use crate::lexer::{Cursor, PResult};
 use crate::response::{
     Code, Continuation, Data, FetchItem, ListData, ListExtended, NamespaceDescription, Response,
-    SIMPLE_CODES, StatusKind, StatusResponse,
+    StatusKind, StatusResponse,
 };
 use crate::types::{
     Address, BodyExtension, BodyFields, BodyStructure, Disposition, Envelope, ExtensionTail,
@@ -175,12 +175,9 @@ fn bracket_code(c: &mut Cursor<'_>) -> PResult<Code> {
     // Upper-cased on the stack; codes longer than 24 bytes are none of
     // the known ones and come back empty.
     let upper = crate::lexer::Upper::of(name.as_bytes());
-    if let Some((_, code)) = SIMPLE_CODES
-        .iter()
-        .find(|(n, _)| n.as_bytes() == upper.as_bytes())
-    {
+    if let Some(code) = simple_code(upper.as_bytes()) {
         c.expect(b']', "']'")?;
-        return Ok(code.clone());
+        return Ok(code);
     }
     let code = match upper.as_bytes() {
         b"BADCHARSET" => {
@@ -241,6 +238,38 @@ fn bracket_code(c: &mut Cursor<'_>) -> PResult<Code> {
     };
     c.expect(b']', "']'")?;
     Ok(code)
+}
+
+/// The response code without arguments named `upper` (the names of
+/// [`crate::response::SIMPLE_CODES`], matched by length and bytes rather than one by one).
+fn simple_code(upper: &[u8]) -> Option<Code> {
+    Some(match upper {
+        b"ALERT" => Code::Alert,
+        b"PARSE" => Code::Parse,
+        b"READ-ONLY" => Code::ReadOnly,
+        b"READ-WRITE" => Code::ReadWrite,
+        b"TRYCREATE" => Code::TryCreate,
+        b"UIDNOTSTICKY" => Code::UidNotSticky,
+        b"OVERQUOTA" => Code::OverQuota,
+        b"TOOBIG" => Code::TooBig,
+        b"UNAVAILABLE" => Code::Unavailable,
+        b"AUTHENTICATIONFAILED" => Code::AuthenticationFailed,
+        b"AUTHORIZATIONFAILED" => Code::AuthorizationFailed,
+        b"EXPIRED" => Code::Expired,
+        b"PRIVACYREQUIRED" => Code::PrivacyRequired,
+        b"CONTACTADMIN" => Code::ContactAdmin,
+        b"NOPERM" => Code::NoPerm,
+        b"INUSE" => Code::InUse,
+        b"EXPUNGEISSUED" => Code::ExpungeIssued,
+        b"CORRUPTION" => Code::Corruption,
+        b"SERVERBUG" => Code::ServerBug,
+        b"CLIENTBUG" => Code::ClientBug,
+        b"CANNOT" => Code::CannotDo,
+        b"LIMIT" => Code::Limit,
+        b"ALREADYEXISTS" => Code::AlreadyExists,
+        b"NONEXISTENT" => Code::NonExistent,
+        _ => return None,
+    })
 }
 
 /// `*(SP atom)`; at least one if `one`.
@@ -775,12 +804,17 @@ fn param_list(c: &mut Cursor<'_>) -> PResult<Vec<(String, Vec<u8>)>> {
 
 enum BodyFrame {
     Multi(Vec<BodyStructure>),
-    Message {
-        media_type: String,
-        media_subtype: String,
-        fields: BodyFields,
-        envelope: Box<Envelope>,
-    },
+    /// Boxed, so the stack of frames stays small (a MESSAGE/RFC822 part
+    /// is rare; multiparts are common).
+    Message(Box<MessageFrame>),
+}
+
+/// A MESSAGE/RFC822 part waiting for its body.
+struct MessageFrame {
+    media_type: String,
+    media_subtype: String,
+    fields: BodyFields,
+    envelope: Box<Envelope>,
 }
 
 /// `body` (RFC 3501 §9) without recursion. Extension data is read for
@@ -805,7 +839,11 @@ pub(crate) fn body(
         }
         c.expect(b'(', "'(' starting a body")?;
         if c.peek() == Some(b'(') {
-            stack.push(BodyFrame::Multi(Vec::new()));
+            // Room for three parts at once: most multiparts have two or
+            // three, and 3 x 320 bytes stays a small allocation (Vec's own
+            // first step, 4, is a large one for glibc and costs it a
+            // consolidation pass). Longer lists grow as usual.
+            stack.push(BodyFrame::Multi(Vec::with_capacity(3)));
             continue 'body;
         }
         let media_type = c.string_utf8()?;
@@ -838,12 +876,12 @@ pub(crate) fn body(
             c.sp()?;
             let envelope = Box::new(envelope(c)?);
             c.sp()?;
-            stack.push(BodyFrame::Message {
+            stack.push(BodyFrame::Message(Box::new(MessageFrame {
                 media_type,
                 media_subtype,
                 fields,
                 envelope,
-            });
+            })));
             continue 'body;
         } else {
             let kind = if media_type.eq_ignore_ascii_case("TEXT") {
@@ -891,12 +929,13 @@ pub(crate) fn body(
                         extension,
                     };
                 }
-                Some(BodyFrame::Message {
-                    media_type,
-                    media_subtype,
-                    fields,
-                    envelope,
-                }) => {
+                Some(BodyFrame::Message(frame)) => {
+                    let MessageFrame {
+                        media_type,
+                        media_subtype,
+                        fields,
+                        envelope,
+                    } = *frame;
                     c.sp()?;
                     let lines = c.number()?;
                     check(c, c.peek() == Some(b' '))?;
@@ -1008,6 +1047,22 @@ fn body_extension(c: &mut Cursor<'_>, max_depth: usize) -> PResult<BodyExtension
                 stack.push(list);
                 break;
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::response::SIMPLE_CODES;
+
+    #[test]
+    fn simple_codes_match_the_table() {
+        for (name, code) in SIMPLE_CODES {
+            assert_eq!(simple_code(name.as_bytes()), Some(code), "{name}");
+        }
+        for other in ["", "ALERTS", "COPYUID", "UIDNEXT", "alert"] {
+            assert_eq!(simple_code(other.as_bytes()), None, "{other}");
         }
     }
 }

@@ -1,5 +1,6 @@
 //! [`MailboxName`] and modified UTF-7 (RFC 3501 §5.1.3).
 
+use std::borrow::Cow;
 use std::fmt;
 
 /// An error from decoding a mailbox name.
@@ -51,7 +52,7 @@ pub enum MailboxNameError {
 /// # Ok::<(), postroom_types::MailboxNameError>(())
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct MailboxName(String);
+pub struct MailboxName(Cow<'static, str>);
 
 impl MailboxName {
     /// A name from UTF-8 text; the bare name `INBOX` in any case becomes
@@ -59,15 +60,16 @@ impl MailboxName {
     pub fn new(name: impl Into<String>) -> MailboxName {
         let name = name.into();
         if name.eq_ignore_ascii_case("INBOX") {
-            MailboxName("INBOX".to_owned())
+            MailboxName::inbox()
         } else {
-            MailboxName(name)
+            MailboxName(Cow::Owned(name))
         }
     }
 
     /// `INBOX`.
     pub fn inbox() -> MailboxName {
-        MailboxName("INBOX".to_owned())
+        // Borrowed: the most common name costs no allocation.
+        MailboxName(Cow::Borrowed("INBOX"))
     }
 
     /// Decodes a name as sent on the wire in modified UTF-7.
@@ -110,7 +112,7 @@ impl MailboxName {
     pub fn with_inbox_prefix_normalized(&self, delimiter: char) -> MailboxName {
         match self.0.split_once(delimiter) {
             Some((first, rest)) if first.eq_ignore_ascii_case("INBOX") && first != "INBOX" => {
-                MailboxName(format!("INBOX{delimiter}{rest}"))
+                MailboxName(Cow::Owned(format!("INBOX{delimiter}{rest}")))
             }
             _ => self.clone(),
         }
@@ -125,7 +127,7 @@ impl MailboxName {
 
     /// Consumes the name, giving the UTF-8 string.
     pub fn into_string(self) -> String {
-        self.0
+        self.0.into_owned()
     }
 }
 
