@@ -21,10 +21,14 @@
 //!   `postroom-index` (envelopes come from the cache file).
 //! - `fetch/flags_envelope_warm`: the same on a handle that has the
 //!   envelopes in memory (a running server after the first FETCH).
+//! - `fetch/bodystructure_warm`: BODYSTRUCTURE of every message on a
+//!   handle opened with `postroom-index` (structures come from the cache
+//!   file, decoded on each use).
 //! - `search/text`: SEARCH TEXT for a word in one message, over all.
 //!
 //! The resident memory the index of an open mailbox takes (messages,
-//! envelopes and sort key records, from `VmRSS` deltas) is printed.
+//! envelopes, sort key records and BODYSTRUCTUREs, from `VmRSS` deltas)
+//! is printed.
 
 #![allow(missing_docs)] // criterion_group! generates an undocumented function
 
@@ -242,6 +246,7 @@ fn rss_child(root: &Path) {
     for m in mb.messages() {
         mb.envelope(m.uid).unwrap();
         mb.sort_key(m.uid).unwrap();
+        mb.body_structure(m.uid).unwrap();
     }
     let after = vm_rss_kib();
     println!(
@@ -302,13 +307,14 @@ fn benches(c: &mut Criterion) {
             open,
         )
     });
-    // Build the cache file once: a full FETCH ENVELOPE and sort keys, then
-    // the handle is dropped (which writes it).
+    // Build the cache file once: a full FETCH ENVELOPE, BODYSTRUCTURE and
+    // sort keys, then the handle is dropped (which writes it).
     {
         let mb = open();
         flags_envelopes(&mb);
         for m in mb.messages() {
             mb.sort_key(m.uid).unwrap();
+            mb.body_structure(m.uid).unwrap();
         }
     }
     g.bench_function("warm", |b| timed(b, || {}, open));
@@ -350,6 +356,18 @@ fn benches(c: &mut Criterion) {
     let mb = store.open(&MailboxName::inbox()).unwrap();
     let session = Session::open(Arc::clone(&mb), true).unwrap();
     g.bench_function("flags_envelope_warm", |b| b.iter(|| flags_envelopes(&mb)));
+    g.bench_function("bodystructure_warm", |b| {
+        b.iter(|| {
+            let mut n = 0;
+            for m in mb.messages() {
+                n += usize::from(matches!(
+                    *mb.body_structure(m.uid).unwrap(),
+                    postroom::types::BodyStructure::Multipart { .. }
+                ));
+            }
+            n
+        })
+    });
     g.finish();
 
     let mut g = c.benchmark_group("search");
