@@ -17,8 +17,8 @@ use crate::message::{Message, crlf_size};
 
 /// Parsed messages kept per mailbox (most recently used).
 const PARSED_KEPT: usize = 32;
-/// Decoded envelopes kept per mailbox (the rest stay encoded).
-const DECODED_KEPT: usize = 4096;
+/// Slots of the decoded-ENVELOPE cache (direct-mapped by UID).
+const DECODED_SLOTS: usize = 1024;
 
 type Derived = HashMap<(u32, TypeId), Arc<dyn Any + Send + Sync>>;
 
@@ -35,9 +35,10 @@ struct Caches {
     /// Derived values computed by this process, by kind, then UID
     /// (encoded); they take precedence over `loaded`.
     computed: [HashMap<u32, Box<[u8]>>; DERIVED_KINDS],
-    /// Recently decoded ENVELOPEs, so repeated use shares one value
-    /// (bounded by [`DECODED_KEPT`]).
-    decoded: HashMap<u32, Arc<postroom_types::Envelope>>,
+    /// Recently decoded ENVELOPEs, so repeated use shares one value: slot
+    /// `uid % DECODED_SLOTS` (no hashing, no sweeping; a FETCH 1:* just
+    /// replaces slot after slot).
+    decoded: Vec<Option<(u32, Arc<postroom_types::Envelope>)>>,
     /// Something worth persisting changed since the cache was last saved.
     dirty: bool,
 }
@@ -60,21 +61,32 @@ impl Caches {
         self.dirty = true;
     }
 
+    fn decoded(&self, uid: u32) -> Option<Arc<postroom_types::Envelope>> {
+        match self.decoded.get(uid as usize % DECODED_SLOTS)? {
+            Some((u, e)) if *u == uid => Some(Arc::clone(e)),
+            _ => None,
+        }
+    }
+
+    fn keep_decoded(&mut self, uid: u32, env: &Arc<postroom_types::Envelope>) {
+        if self.decoded.is_empty() {
+            self.decoded.resize(DECODED_SLOTS, None);
+        }
+        self.decoded[uid as usize % DECODED_SLOTS] = Some((uid, Arc::clone(env)));
+    }
+
     fn forget(&mut self, uid: u32) {
-        self.decoded.remove(&uid);
+        if let Some(slot) = self.decoded.get_mut(uid as usize % DECODED_SLOTS) {
+            if slot.as_ref().is_some_and(|(u, _)| *u == uid) {
+                *slot = None;
+            }
+        }
         for m in &mut self.computed {
             m.remove(&uid);
         }
         if let Ok(i) = self.loaded_spans.binary_search_by_key(&uid, |(u, _)| *u) {
             self.loaded_spans[i].1 = Spans::EMPTY;
         }
-    }
-
-    fn keep_decoded(&mut self, uid: u32, env: &Arc<postroom_types::Envelope>) {
-        if self.decoded.len() >= DECODED_KEPT {
-            self.decoded.clear();
-        }
-        self.decoded.insert(uid, Arc::clone(env));
     }
 }
 
@@ -636,8 +648,8 @@ impl Mailbox {
     pub fn envelope(&self, uid: Uid) -> Result<Arc<postroom_types::Envelope>> {
         {
             let mut c = self.caches();
-            if let Some(e) = c.decoded.get(&uid.get()) {
-                return Ok(Arc::clone(e));
+            if let Some(e) = c.decoded(uid.get()) {
+                return Ok(e);
             }
             if let Some(e) = c.get(uid.get(), ENVELOPE).and_then(decode_envelope) {
                 let e = Arc::new(e);

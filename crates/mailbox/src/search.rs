@@ -30,6 +30,9 @@ struct Ctx<'a> {
     largest_uid: u32,
     size: Option<u64>,
     content: Option<Option<std::sync::Arc<Message>>>,
+    /// The stored bytes, when a quick check has read them already (the
+    /// message is then parsed from them, not read a second time).
+    raw: Option<std::sync::Arc<Vec<u8>>>,
 }
 
 impl Ctx<'_> {
@@ -47,7 +50,10 @@ impl Ctx<'_> {
 
     fn content(&mut self) -> Option<&Message> {
         if self.content.is_none() {
-            let parsed = self.session.mailbox().content(self.view.uid).ok();
+            let parsed = match self.raw.take() {
+                Some(raw) => Some(std::sync::Arc::new(Message::parse(&raw))),
+                None => self.session.mailbox().content(self.view.uid).ok(),
+            };
             self.content = Some(parsed);
         }
         self.content.as_ref().and_then(Option::as_deref)
@@ -78,7 +84,14 @@ impl Ctx<'_> {
             return None;
         }
         let finder = Finder::new(needle.as_bytes());
-        let raw = self.session.mailbox().raw(self.view.uid).ok()?;
+        let raw = match &self.raw {
+            Some(raw) => std::sync::Arc::clone(raw),
+            None => {
+                let raw = self.session.mailbox().raw(self.view.uid).ok()?;
+                self.raw = Some(std::sync::Arc::clone(&raw));
+                raw
+            }
+        };
         let hl = header_len(&raw);
         let (header, body) = raw.split_at(hl);
         let mut lower = Vec::with_capacity(raw.len());
@@ -125,11 +138,10 @@ impl Ctx<'_> {
                 return found;
             }
         }
-        self.content().is_some_and(|m| {
-            m.body_texts()
-                .iter()
-                .any(|t| t.to_lowercase().contains(&needle))
-        })
+        // The same case-insensitive match as for header text (ASCII
+        // needles without lowercasing the whole text).
+        self.content()
+            .is_some_and(|m| m.body_texts().iter().any(|t| contains_ci(t, &needle)))
     }
 
     fn sent_date(&mut self) -> Option<NaiveDate> {
@@ -208,6 +220,7 @@ pub(crate) fn run(session: &Session, key: &SearchKey) -> Result<Vec<(u32, Uid)>>
                 largest_uid,
                 size: None,
                 content: None,
+                raw: None,
             };
             if eval(key, &mut ctx) {
                 out.push((ctx.view.seq, ctx.view.uid));
