@@ -31,20 +31,24 @@ pub fn crlf_size(raw: &[u8]) -> u64 {
 /// The message with CRLF line ends (bare LFs become CRLF; everything else
 /// is kept byte for byte).
 pub fn to_crlf(raw: &[u8]) -> Cow<'_, [u8]> {
-    if crlf_size(raw) == raw.len() as u64 {
-        return Cow::Borrowed(raw);
-    }
-    let mut out = Vec::with_capacity(raw.len() + raw.len() / 32);
+    // One pass: nothing is copied until the first bare LF.
+    let mut out: Option<Vec<u8>> = None;
     let mut from = 0;
     for i in memchr::memchr_iter(b'\n', raw) {
         if i == 0 || raw[i - 1] != b'\r' {
+            let out = out.get_or_insert_with(|| Vec::with_capacity(raw.len() + raw.len() / 32));
             out.extend_from_slice(&raw[from..i]);
             out.push(b'\r');
             from = i;
         }
     }
-    out.extend_from_slice(&raw[from..]);
-    Cow::Owned(out)
+    match out {
+        None => Cow::Borrowed(raw),
+        Some(mut out) => {
+            out.extend_from_slice(&raw[from..]);
+            Cow::Owned(out)
+        }
+    }
 }
 
 /// Length of the header of stored bytes, including the blank line that

@@ -103,7 +103,10 @@ impl Ctx<'_> {
         }
         let crlf = to_crlf(header);
         if with_headers && memchr::memmem::find(header, b"=?").is_some() {
-            let hit = decoded_headers(&crlf)
+            // The raw header did not match, and unfolding cannot make a
+            // needle without white space: only fields with encoded words
+            // (RFC 2047) can match once decoded.
+            let hit = decoded_headers(&fields_with_encoded_words(&crlf))
                 .iter()
                 .any(|(n, v)| contains_ci(n, needle) || contains_ci(v, needle));
             if hit {
@@ -160,8 +163,30 @@ impl Ctx<'_> {
     }
 }
 
+/// The header fields (with their continuation lines) of a CRLF header
+/// that contain an encoded word (`=?`), in order.
+fn fields_with_encoded_words(hdr: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut i = 0;
+    while i < hdr.len() {
+        let end = memchr::memchr(b'\n', &hdr[i..]).map_or(hdr.len(), |p| i + p + 1);
+        // A field ends where the next line does not start with SP or HTAB.
+        if end >= hdr.len() || !matches!(hdr[end], b' ' | b'\t') {
+            let field = &hdr[start..end];
+            if memchr::memmem::find(field, b"=?").is_some() {
+                out.extend_from_slice(field);
+            }
+            start = end;
+        }
+        i = end;
+    }
+    out
+}
+
 /// Whether `hay` contains `needle_lower` (already lowercased) ignoring
-/// case. ASCII needles are matched without allocating; others compare
+/// case. ASCII needles are matched without allocating (candidates found
+/// with memchr on the first letter in both cases); others compare
 /// Unicode-lowercased text.
 fn contains_ci(hay: &str, needle_lower: &str) -> bool {
     let needle = needle_lower.as_bytes();
@@ -175,10 +200,10 @@ fn contains_ci(hay: &str, needle_lower: &str) -> bool {
     if hay.len() < needle.len() {
         return false;
     }
+    let last = hay.len() - needle.len();
     let (lo, up) = (needle[0], needle[0].to_ascii_uppercase());
-    (0..=hay.len() - needle.len()).any(|i| {
-        (hay[i] == lo || hay[i] == up) && hay[i..i + needle.len()].eq_ignore_ascii_case(needle)
-    })
+    memchr::memchr2_iter(lo, up, &hay[..=last])
+        .any(|i| hay[i..i + needle.len()].eq_ignore_ascii_case(needle))
 }
 
 /// Messages below this count are searched on one thread.
@@ -331,5 +356,18 @@ mod tests {
         assert!(contains_ci("GRÜSSE aus Köln", "köln"));
         assert!(contains_ci("Straße", "straße"));
         assert!(!contains_ci("Strasse", "straße"));
+        assert!(contains_ci("abcXYZ", "xyz"));
+        assert!(!contains_ci("abcXY", "xyz"));
+        assert!(contains_ci("xyz", "xyz"));
+    }
+
+    #[test]
+    fn encoded_word_fields() {
+        let hdr = b"Subject: =?utf-8?q?a?=\r\n b\r\nFrom: x\r\nTo: =?x?b?YQ==?=\r\n\r\n";
+        assert_eq!(
+            super::fields_with_encoded_words(hdr),
+            b"Subject: =?utf-8?q?a?=\r\n b\r\nTo: =?x?b?YQ==?=\r\n".to_vec()
+        );
+        assert!(super::fields_with_encoded_words(b"A: b\r\n").is_empty());
     }
 }
