@@ -95,7 +95,7 @@ impl MaildirFolder {
         let Ok(bytes) = fs::read(self.dir.join(INDEX_FILE)) else {
             return;
         };
-        self.index = Index::decode(&bytes);
+        self.index = Index::decode(bytes);
     }
 
     /// After the UID file is read: an index of another UID space is

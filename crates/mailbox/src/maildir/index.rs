@@ -19,9 +19,11 @@
 //! record* : u32 uid, v name length, name (file name in cur/),
 //!           v size, i64 mtime seconds, u32 mtime nanoseconds,
 //!           v RFC822.SIZE + 1 (0 = unknown),
-//!           3 × (v length + 1 (0 = none), value): the ENVELOPE and
-//!           BODYSTRUCTURE in the compact forms of `codec`, and the
-//!           postroom-sort key record between them
+//!           3 × v length + 1 (0 = none), then those values one after
+//!           the other: the ENVELOPE and BODYSTRUCTURE in the compact
+//!           forms of `codec`, and the postroom-sort key record between
+//!           them (so a record's values are one span of the file, which
+//!           the mailbox keeps as its in-memory cache, uncopied)
 //! u64 checksum of everything before it (see `checksum`)
 //! ```
 //!
@@ -120,7 +122,7 @@ pub(crate) struct Index {
     /// known to describe it.
     pub(crate) stamps: Option<[FileStamp; 4]>,
     pub(crate) records: Vec<IndexRecord>,
-    /// Every record's derived values, one after the other (see [`Spans`]).
+    /// The buffer the records' [`Spans`] point into (the file bytes).
     pub(crate) derived: Vec<u8>,
 }
 
@@ -201,15 +203,15 @@ impl Index {
             out.extend_from_slice(&r.mtime.0.to_le_bytes());
             out.extend_from_slice(&r.mtime.1.to_le_bytes());
             put_varint(&mut out, r.vsize.map_or(0, |v| v.saturating_add(1)));
-            for d in &r.derived {
-                match d {
-                    // Values of u32::MAX bytes or more are not kept.
-                    Some(b) if b.len() < Spans::NONE as usize => {
-                        put_varint(&mut out, b.len() as u64 + 1);
-                        out.extend_from_slice(b);
-                    }
-                    _ => out.push(0),
-                }
+            // Values of u32::MAX bytes or more are not kept.
+            let kept = r
+                .derived
+                .map(|d| d.filter(|b| b.len() < Spans::NONE as usize));
+            for d in &kept {
+                put_varint(&mut out, d.map_or(0, |b| b.len() as u64 + 1));
+            }
+            for b in kept.iter().flatten() {
+                out.extend_from_slice(b);
             }
         }
         let sum = checksum(&out);
@@ -219,8 +221,9 @@ impl Index {
 
     /// Decodes the file; `None` when it is not a complete, intact file of
     /// this version (the caller then rebuilds it). One allocation per
-    /// record (its name); derived values are copied into one buffer.
-    pub(crate) fn decode(bytes: &[u8]) -> Option<Index> {
+    /// record (its name); the derived values stay where they are, in
+    /// `bytes`, which the index keeps.
+    pub(crate) fn decode(bytes: Vec<u8>) -> Option<Index> {
         let body_len = bytes.len().checked_sub(8)?;
         let (body, sum) = bytes.split_at(body_len);
         if checksum(body) != u64::from_le_bytes(sum.try_into().ok()?) {
@@ -252,9 +255,6 @@ impl Index {
             return None;
         }
         let mut records = Vec::with_capacity(n);
-        // At most what the records leave (each takes 22 bytes besides its
-        // derived values); trimmed below.
-        let mut derived = Vec::with_capacity(r.left().saturating_sub(n * 22));
         let mut last_uid = 0u32;
         for _ in 0..n {
             let uid = r.u32()?;
@@ -268,17 +268,21 @@ impl Index {
             let secs = r.u64()? as i64;
             let nanos = r.u32()?;
             let vsize = r.varint()?.checked_sub(1);
-            let mut spans = Spans {
-                start: derived.len(),
-                lens: [Spans::NONE; DERIVED_KINDS],
-            };
-            for l in &mut spans.lens {
-                // Checked when used (a bad one is rebuilt from the file).
-                if let Some(v) = r.opt_bytes()? {
-                    *l = u32::try_from(v.len()).ok().filter(|l| *l != Spans::NONE)?;
-                    derived.extend_from_slice(v);
+            let mut lens = [Spans::NONE; DERIVED_KINDS];
+            for l in &mut lens {
+                if let Some(len) = r.varint()?.checked_sub(1) {
+                    *l = u32::try_from(len).ok().filter(|l| *l != Spans::NONE)?;
                 }
             }
+            let spans = Spans { start: r.pos, lens };
+            let total: usize = lens
+                .iter()
+                .filter(|l| **l != Spans::NONE)
+                .map(|l| *l as usize)
+                .sum();
+            // The values themselves are checked when used (a bad one is
+            // rebuilt from the message).
+            r.take(total)?;
             records.push(IndexRecord {
                 uid,
                 name,
@@ -288,13 +292,15 @@ impl Index {
                 spans,
             });
         }
-        derived.shrink_to_fit();
-        r.at_end().then_some(Index {
+        if !r.at_end() {
+            return None;
+        }
+        Some(Index {
             uid_validity,
             uid_next,
             stamps,
             records,
-            derived,
+            derived: bytes,
         })
     }
 
@@ -382,7 +388,7 @@ mod tests {
     #[test]
     fn round_trip() {
         let bytes = sample();
-        let idx = Index::decode(&bytes).unwrap();
+        let idx = Index::decode(bytes.clone()).unwrap();
         assert_eq!(idx.uid_validity, 77);
         assert_eq!(idx.uid_next, 9);
         assert_eq!(idx.records.len(), 3);
@@ -398,20 +404,20 @@ mod tests {
         );
         assert_eq!(again, bytes);
         let empty = Index::encode(1, 1, None, &[]);
-        assert_eq!(Index::decode(&empty).unwrap().records, vec![]);
+        assert_eq!(Index::decode(empty).unwrap().records, vec![]);
     }
 
     #[test]
     fn every_truncation_and_bit_flip_is_refused() {
         let bytes = sample();
         for n in 0..bytes.len() {
-            assert_eq!(Index::decode(&bytes[..n]), None, "prefix {n}");
+            assert_eq!(Index::decode(bytes[..n].to_vec()), None, "prefix {n}");
         }
         for i in 0..bytes.len() {
             for bit in [0x01, 0x10, 0x80] {
                 let mut b = bytes.clone();
                 b[i] ^= bit;
-                assert_eq!(Index::decode(&b), None, "flip {bit:#x} at {i}");
+                assert_eq!(Index::decode(b), None, "flip {bit:#x} at {i}");
             }
         }
     }
@@ -424,7 +430,7 @@ mod tests {
             let body = bytes.len() - 8;
             let sum = checksum(&bytes[..body]);
             bytes[body..].copy_from_slice(&sum.to_le_bytes());
-            assert_eq!(Index::decode(&bytes), None);
+            assert_eq!(Index::decode(bytes), None);
         }
     }
 
@@ -440,8 +446,8 @@ mod tests {
             derived: [Some(&env), None, None],
         };
         let bytes = Index::encode(1, 9, None, &[rec(2), rec(2)]);
-        assert_eq!(Index::decode(&bytes), None);
+        assert_eq!(Index::decode(bytes), None);
         let bytes = Index::encode(1, 9, None, &[rec(2), rec(3)]);
-        assert!(Index::decode(&bytes).is_some());
+        assert!(Index::decode(bytes).is_some());
     }
 }
