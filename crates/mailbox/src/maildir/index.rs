@@ -10,7 +10,7 @@
 //! Layout (all integers little-endian):
 //!
 //! ```text
-//! magic   "PRIDX"  version u8 (3)
+//! magic   "PRIDX"  version u8 (4)
 //! u32 UIDVALIDITY   u32 UIDNEXT
 //! u8 1 + 4 × (i64 mtime seconds, u32 nanoseconds, u64 length) of cur/,
 //!    new/, courierimapuiddb and courierimapkeywords/ as of the scan the
@@ -35,11 +35,11 @@ use super::codec::Reader;
 pub(crate) const INDEX_FILE: &str = "postroom-index";
 
 const MAGIC: &[u8; 5] = b"PRIDX";
-/// Version 3: varint lengths, the compact envelope of `codec`, and
+/// Version 4: varint lengths, the compact envelope of `codec`, and
 /// BODYSTRUCTURE. Also to be raised whenever the ENVELOPE or
 /// BODYSTRUCTURE a message yields changes, so no value built by older
 /// code is served from an old file.
-const VERSION: u8 = 3;
+const VERSION: u8 = 4;
 
 /// A file time and length (`None`: absent).
 pub(crate) type FileStamp = Option<(i64, u32, u64)>;
@@ -424,7 +424,7 @@ mod tests {
 
     #[test]
     fn other_versions_are_refused() {
-        for v in [1u8, 2, 4] {
+        for v in [1u8, 2, 3, 5] {
             let mut bytes = sample();
             bytes[5] = v;
             let body = bytes.len() - 8;
