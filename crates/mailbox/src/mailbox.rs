@@ -872,13 +872,22 @@ impl Mailbox {
         inner.last_scan = Instant::now();
         let Inner { backend, msgs, .. } = &mut *inner;
         let scan = backend.scan(false, msgs)?;
+        let before = inner.uid_validity;
         let changed = match scan {
             Some(scan) => inner.merge(scan),
             None => false,
         };
+        let new_uid_space = inner.uid_validity != before;
         drop(inner);
         if changed {
-            self.caches().dirty = true;
+            let mut c = self.caches();
+            if new_uid_space {
+                // UIDs of the new space name other messages: nothing
+                // derived under the old ones may be served for them.
+                *c = Caches::default();
+            }
+            c.dirty = true;
+            drop(c);
             self.changed.notify_all();
         }
         Ok(())

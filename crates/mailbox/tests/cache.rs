@@ -266,3 +266,42 @@ fn rescan_after_a_warm_open_sees_deliveries() {
         Some(&b"three"[..])
     );
 }
+
+/// A new UID space found by a rescan (the UID file lost and the files
+/// replaced while the mailbox is open): values derived under the old
+/// UIDs are not served for the messages that now carry them.
+#[test]
+fn a_new_uid_space_drops_derived_values() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    setup(root);
+    let store = MaildirStore::new(root).unwrap();
+    let mb = store.open(&MailboxName::inbox()).unwrap();
+    let one = Uid::new(1).unwrap();
+    assert_eq!(
+        mb.envelope(one).unwrap().subject.as_deref(),
+        Some(&b"one"[..])
+    );
+    mb.body_structure(one).unwrap();
+    for e in fs::read_dir(root.join("cur")).unwrap() {
+        fs::remove_file(e.unwrap().path()).unwrap();
+    }
+    fs::remove_file(root.join("courierimapuiddb")).unwrap();
+    fs::write(
+        root.join("cur/1700000005.M5P1.host:2,"),
+        b"Subject: other\nContent-Type: text/html\n\nx\n",
+    )
+    .unwrap();
+    mb.rescan().unwrap();
+    let msgs = mb.messages();
+    assert_eq!(msgs.len(), 1);
+    assert_eq!(
+        mb.envelope(msgs[0].uid).unwrap().subject.as_deref(),
+        Some(&b"other"[..])
+    );
+    let s = mb.body_structure(msgs[0].uid).unwrap();
+    let postroom_types::BodyStructure::Single { part, .. } = &*s else {
+        panic!("single part expected");
+    };
+    assert_eq!(part.media_subtype, "html");
+}
