@@ -7,8 +7,6 @@
 use chrono::{DateTime, NaiveDate};
 use postroom_types::{Flag, SearchKey, Uid};
 
-use memchr::memmem::Finder;
-
 use crate::error::{MailboxError, Result};
 use crate::message::{Message, decoded_headers, field_string, header_len, to_crlf};
 use crate::session::{MessageView, Session};
@@ -71,7 +69,7 @@ impl Ctx<'_> {
 
     /// SEARCH TEXT / BODY without parsing the message where that gives
     /// the same answer: an ASCII needle without white space or controls,
-    /// searched with `memmem` in ASCII-lowercased bytes. Whenever the
+    /// matched ignoring ASCII case in the stored bytes (no copy). Whenever the
     /// bytes on disk might differ from the decoded text (a raw header hit,
     /// a multipart or encoded body, non-ASCII body bytes) this returns
     /// `None` and the caller decodes the message.
@@ -83,7 +81,6 @@ impl Ctx<'_> {
         {
             return None;
         }
-        let finder = Finder::new(needle.as_bytes());
         let raw = match &self.raw {
             Some(raw) => std::sync::Arc::clone(raw),
             None => {
@@ -94,12 +91,8 @@ impl Ctx<'_> {
         };
         let hl = header_len(&raw);
         let (header, body) = raw.split_at(hl);
-        let mut lower = Vec::with_capacity(raw.len());
-        if with_headers {
-            lower.extend(header.iter().map(u8::to_ascii_lowercase));
-            if finder.find(&lower).is_some() {
-                return None;
-            }
+        if with_headers && find_ascii_ci(header, needle.as_bytes()) {
+            return None;
         }
         let crlf = to_crlf(header);
         if with_headers && memchr::memmem::find(header, b"=?").is_some() {
@@ -129,9 +122,7 @@ impl Ctx<'_> {
         if !(plain_type && plain_charset && plain_cte && body.is_ascii()) {
             return None;
         }
-        lower.clear();
-        lower.extend(body.iter().map(u8::to_ascii_lowercase));
-        Some(finder.find(&lower).is_some())
+        Some(find_ascii_ci(body, needle.as_bytes()))
     }
 
     fn body_contains(&mut self, needle: &str) -> bool {
@@ -196,13 +187,21 @@ fn contains_ci(hay: &str, needle_lower: &str) -> bool {
     if !needle_lower.is_ascii() {
         return hay.to_lowercase().contains(needle_lower);
     }
-    let hay = hay.as_bytes();
+    find_ascii_ci(hay.as_bytes(), needle)
+}
+
+/// Whether `hay` contains `needle` (ASCII, lowercase) ignoring ASCII case:
+/// candidates are found with memchr on the needle's first letter in both
+/// cases, then compared.
+fn find_ascii_ci(hay: &[u8], needle: &[u8]) -> bool {
+    let Some(&first) = needle.first() else {
+        return true;
+    };
     if hay.len() < needle.len() {
         return false;
     }
     let last = hay.len() - needle.len();
-    let (lo, up) = (needle[0], needle[0].to_ascii_uppercase());
-    memchr::memchr2_iter(lo, up, &hay[..=last])
+    memchr::memchr2_iter(first, first.to_ascii_uppercase(), &hay[..=last])
         .any(|i| hay[i..i + needle.len()].eq_ignore_ascii_case(needle))
 }
 
@@ -359,6 +358,9 @@ mod tests {
         assert!(contains_ci("abcXYZ", "xyz"));
         assert!(!contains_ci("abcXY", "xyz"));
         assert!(contains_ci("xyz", "xyz"));
+        assert!(super::find_ascii_ci(b"a\xffXyLoPhOnIsT b", b"xylophonist"));
+        assert!(!super::find_ascii_ci(b"xylophonis", b"xylophonist"));
+        assert!(super::find_ascii_ci(b"", b""));
     }
 
     #[test]
