@@ -19,7 +19,10 @@
 //! The `sort_cpu/*` group repeats the three timed operations at 100k and 1M
 //! measuring the benchmark thread's CPU time (from
 //! `/proc/thread-self/schedstat`, Linux only) instead of wall time, so a
-//! machine shared with other work still gives comparable figures.
+//! machine shared with other work still gives comparable figures, plus
+//! `sort_cpu/thread_references_hostile/{30k,300k}`: an input built to
+//! break a link below a deep chain for every message (near n log n, not
+//! quadratic).
 //!
 //! Run: `cargo bench --bench sort -- --warm-up-time 1 --measurement-time 5`.
 
@@ -403,6 +406,55 @@ fn cpu_benches(c: &mut Criterion<ThreadCpu>) {
         });
         g.finish();
     }
+    // Hostile input: a chain of n/3 messages, then n/3 pairs that each
+    // break a link right below the chain's end (see the crate's
+    // `broken_links_below_a_deep_chain` test). Walking the chain for each
+    // pair would be quadratic; the link-cut tree keeps it near n log n.
+    for &n in &[30_000usize, 300_000] {
+        let keys = hostile(n);
+        let msgs: Vec<(u32, &KeyRecord)> = keys
+            .iter()
+            .enumerate()
+            .map(|(i, k)| (i as u32 + 1, k))
+            .collect();
+        let mut g = c.benchmark_group("sort_cpu");
+        g.throughput(Throughput::Elements(n as u64));
+        g.sample_size(10);
+        let label = if n == 30_000 { "30k" } else { "300k" };
+        g.bench_function(BenchmarkId::new("thread_references_hostile", label), |b| {
+            b.iter(|| thread(&msgs, ThreadAlgorithm::References))
+        });
+        g.finish();
+    }
+}
+
+/// The hostile mailbox of `n` messages described in `cpu_benches`.
+fn hostile(n: usize) -> Vec<KeyRecord> {
+    let d = n / 3;
+    (0..d + 2 * (n / 3))
+        .map(|i| {
+            let (mid, refs) = if i < d {
+                (
+                    format!("<d{i}@x>"),
+                    (i > 0).then(|| format!("<d{}@x>", i - 1)),
+                )
+            } else if (i - d) % 2 == 0 {
+                let j = (i - d) / 2;
+                (format!("<a{j}@x>"), Some(format!("<p{j}@x> <c{j}@x>")))
+            } else {
+                let j = (i - d) / 2;
+                (format!("<c{j}@x>"), Some(format!("<d{}@x>", d - 1)))
+            };
+            KeyRecord::from_raw(&RawMessage {
+                number: i as u32 + 1,
+                internal_date: i as i64,
+                subject: Some(b"hostile"),
+                message_id: Some(mid.as_bytes()),
+                references: refs.as_deref().map(str::as_bytes),
+                ..RawMessage::default()
+            })
+        })
+        .collect()
 }
 
 criterion_group!(sort_benches, benches);

@@ -38,7 +38,7 @@ import servers
 ROUNDS = int(os.environ.get("CRASH_ROUNDS", "50"))
 COPIES = "INBOX.Copies"
 APPENDUID = re.compile(rb"APPENDUID (\d+) (\d+)")
-COPYUID = re.compile(rb"COPYUID (\d+) (\S+) (\S+)")
+COPYUID = re.compile(rb"COPYUID (\d+) ([0-9:,]+) ([0-9:,]+)")
 MARKER = re.compile(rb"^Message-ID: <(crash-[^>]+)>", re.I | re.M)
 
 
@@ -108,7 +108,14 @@ def _copier(srv, ledger: Ledger, stop: threading.Event) -> None:
             if not candidates:
                 time.sleep(0.01)
                 continue
-            typ, data = c.uid("COPY", str(uid), COPIES)
+            # The message was appended by another session: a NOOP makes it
+            # part of this session's view (RFC 3501 §6.4.8: a UID outside
+            # the view is ignored, so COPY would answer OK with no COPYUID).
+            c.noop()
+            # imaplib's uid() returns untagged FETCH data for COPY; the
+            # COPYUID code is in the tagged response, which the lower-level
+            # call returns.
+            typ, data = c._simple_command("UID", "COPY", str(uid), COPIES)
             if typ == "OK":
                 m = COPYUID.search(data[0] or b"")
                 assert m, f"COPY answered OK without COPYUID: {data!r}"
@@ -243,7 +250,9 @@ def test_sigkill_during_append_copy_expunge_and_deliver_storm():
                         else:
                             assert uids.get(uid) == marker, f"round {rnd}: acknowledged COPY uid {uid} lost"
             c.logout()
-        assert ledger.appended and ledger.delivered, "the storm acknowledged nothing"
+        assert ledger.appended and ledger.delivered and ledger.copied, \
+            "the storm acknowledged no APPEND, delivery or COPY"
+        assert ledger.expunged_copies, "the storm acknowledged no EXPUNGE"
     finally:
         srv.stop_fn()
         if os.environ.get("INTEROP_KEEP") is None:

@@ -40,6 +40,7 @@ class FakeServer:
 class FakePair:
     ref = FakeServer("reference")
     cand = FakeServer("candidate")
+    kind = "postroom"
 
 
 def test_report_shows_a_readable_diff(tmp_path, monkeypatch):
@@ -68,6 +69,63 @@ def test_known_difference_is_allowed_only_where_it_applies():
     assert len(rep.diffs) == 2
     for k in diff.KNOWN_DIFFERENCES:
         assert "RFC" in k.reason
+
+
+def test_each_known_difference_takes_out_only_its_kind():
+    rep = diff.Report(FakePair())
+    fetch = "FETCH x #1 BODYSTRUCTURE"
+    # RFC 2231: Dovecot's raw `name*` against postroom's decoded value.
+    a = [b"text", b"plain", [b"charset", b"us-ascii", b"name*", b"iso-8859-1''Fr%F6sche"],
+         None, None, b"7bit", 10, 1]
+    b = a[:2] + [[b"charset", b"us-ascii", b"name", "Frösche".encode()]] + a[3:]
+    rep.compare(fetch, a, b)
+    assert rep.diffs == [] and rep.allowed == {"rfc2231-decoded": 1}
+    # ... but a different file name is still a difference.
+    rep.compare(fetch, a, a[:2] + [[b"charset", b"us-ascii", b"name", b"x"]] + a[3:])
+    assert len(rep.diffs) == 1
+    # A message/rfc822 part: 2 octets and 1 line more in Dovecot, nothing else.
+    env = [None] * 10
+    inner = [b"text", b"plain", None, None, None, b"7bit", 3, 0]
+    a = [[b"message", b"rfc822", None, None, None, b"7bit", 44, env, inner, 1]]
+    a.append(b"mixed")
+    b = [[b"message", b"rfc822", None, None, None, b"7bit", 42, env, inner, 0], b"mixed"]
+    rep.compare(fetch, a, b)
+    assert len(rep.diffs) == 1 and rep.allowed.get("rfc822-part-crlf") == 1
+    b[0] = b[0][:6] + [41] + b[0][7:]
+    rep.compare(fetch, a, b)
+    assert len(rep.diffs) == 2
+    # ENVELOPE white space: tabs and runs of blanks only.
+    e1 = [b"d", b"a  b\tc", None, None, None, None, None, None, None, None]
+    rep.compare("FETCH x #1 m ENVELOPE", [b"d", b"a b c"] + e1[2:], e1)
+    assert len(rep.diffs) == 2
+    rep.compare("FETCH x #1 m ENVELOPE", [b"d", b"a b d"] + e1[2:], e1)
+    assert len(rep.diffs) == 3
+
+
+def test_placement_entries_drop_only_the_messages_they_name():
+    dated = b"Date: Mon, 1 Jan 2024 00:00:00 +0000\r\nDate: x\r\n\r\n"
+    box = (b"Subject: a\r\n\r\n", dated, b"Date: Mon, 1 Jan 2001 00:00:00 +0000\r\n\r\n")
+    ctx = diff.Ctx(box=box)
+    rep = diff.Report(FakePair())
+    rep.compare("m: SORT (DATE) UTF-8 ALL", [1, 2, 3], [2, 1, 3], ctx)
+    assert rep.diffs == [] and rep.allowed == {"duplicate-date-order": 1}
+    rep.compare("m: SORT (DATE) UTF-8 ALL", [1, 2, 3], [3, 1, 2], ctx)
+    assert len(rep.diffs) == 1
+    assert diff.drop_ids([[1, [2], [3]], [4]], {3}) == [[1, 2], [4]]
+    assert diff.drop_ids([[1, 2], [3]], {3}) == [[1, 2]]
+    # SENTBEFORE: only messages without a usable Date may be missing.
+    rep.compare("m: SEARCH SENTBEFORE 1-Jan-2005", [1, 3], [], ctx)
+    assert len(rep.diffs) == 2
+    rep.compare("m: SEARCH SENTBEFORE 1-Jan-2005", [1, 3], [3], ctx)
+    assert len(rep.diffs) == 2 and rep.allowed.get("sentbefore-without-date") == 1
+
+
+def test_ambiguous_boundaries():
+    ok = b"Content-Type: multipart/mixed; boundary=a\r\n\r\n--a\r\n\r\nx\r\n--a--\r\n"
+    assert not diff.has_ambiguous_boundaries(ok)
+    assert diff.has_ambiguous_boundaries(ok.replace(b"--a\r\n\r\nx", b"--ab\r\n\r\nx"))
+    nested = ok.replace(b"\r\n\r\nx", b"\r\nContent-Type: multipart/mixed; boundary=a\r\n\r\nx")
+    assert diff.has_ambiguous_boundaries(nested)
 
 
 def test_mbox_quoting_round_trip(tmp_path):

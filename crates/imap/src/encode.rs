@@ -312,7 +312,9 @@ impl<'o> Writer<'o> {
         self.byte(b')');
     }
 
-    fn params(&mut self, p: &[(String, String)]) {
+    /// Values may hold 8-bit octets: `string` sends them as a literal, as a
+    /// quoted string is 7-bit (RFC 3501 §4.3, §9).
+    fn params(&mut self, p: &[(String, Vec<u8>)]) {
         if p.is_empty() {
             self.raw(b"NIL");
             return;
@@ -320,7 +322,7 @@ impl<'o> Writer<'o> {
         self.list(p, |w, (k, v)| {
             w.string(k.as_bytes());
             w.sp();
-            w.string(v.as_bytes());
+            w.string(v);
         });
     }
 

@@ -760,14 +760,15 @@ fn addresses(c: &mut Cursor<'_>) -> PResult<Vec<Address>> {
     }
 }
 
-fn param_list(c: &mut Cursor<'_>) -> PResult<Vec<(String, String)>> {
+fn param_list(c: &mut Cursor<'_>) -> PResult<Vec<(String, Vec<u8>)>> {
     if c.keyword("NIL") {
         return Ok(Vec::new());
     }
     c.paren_list(false, |c| {
         let k = c.string_utf8()?;
         c.sp()?;
-        let v = c.string_utf8()?;
+        // A value may be 8-bit (a literal); it is kept as bytes.
+        let v = c.string()?.into_owned();
         Ok((k, v))
     })
 }

@@ -506,8 +506,16 @@ fn envelope() -> impl Strategy<Value = Envelope> {
         })
 }
 
-fn params() -> impl Strategy<Value = Vec<(String, String)>> {
-    vec((text(), text()), 0..3)
+/// Parameter values are bytes: 8-bit ones (a raw `ö` in a file name) go
+/// out as literals and come back unchanged (RFC 3501 §4.3).
+fn params() -> impl Strategy<Value = Vec<(String, Vec<u8>)>> {
+    vec(
+        (
+            text(),
+            prop_oneof![text().prop_map(String::into_bytes), vec(1u8..=255, 0..8),],
+        ),
+        0..3,
+    )
 }
 
 fn body_extension() -> impl Strategy<Value = BodyExtension> {

@@ -666,7 +666,7 @@ fn rfc3501_section8_sample_session() {
             media_type: "TEXT".into(),
             media_subtype: "PLAIN".into(),
             fields: postroom_types::BodyFields {
-                params: vec![("CHARSET".into(), "US-ASCII".into())],
+                params: vec![("CHARSET".into(), b"US-ASCII".to_vec())],
                 id: None,
                 description: None,
                 encoding: "7BIT".into(),

@@ -176,6 +176,21 @@ fn flush_plain(toks: &mut Vec<Tok>, out: &mut Vec<Address>) {
         .cloned()
         .collect();
     toks.clear();
+    // Words side by side without `@` can only be a display name (RFC 5322
+    // §3.2.5 phrase): a local part joins words with dots (§3.4.1). The
+    // address part is missing, as in `From: Some One`.
+    let is_word = |t: &Tok| matches!(t, Tok::Atom(_) | Tok::Quoted(_));
+    let phrase_only = !spec.contains(&Tok::Special(b'@'))
+        && spec.windows(2).any(|w| is_word(&w[0]) && is_word(&w[1]));
+    if phrase_only {
+        out.push(Address {
+            name: Some(phrase_text(&spec)),
+            adl: None,
+            mailbox: Some(b"MISSING_MAILBOX".to_vec()),
+            host: Some(b"MISSING_DOMAIN".to_vec()),
+        });
+        return;
+    }
     out.push(addr_spec(&spec, name, None));
 }
 
@@ -307,6 +322,25 @@ mod tests {
         assert_eq!(
             parse_address_list(b"<@route:user@domain>"),
             vec![a(None, Some("@route"), Some("user"), Some("domain"))]
+        );
+    }
+
+    #[test]
+    fn words_without_address_are_a_name() {
+        // RFC 5322 §3.2.5, §3.4.1: `Someone Else` is a phrase, not a
+        // local part (which would join its words with dots).
+        assert_eq!(
+            parse_address_list(b"Someone Else"),
+            vec![a(
+                Some("Someone Else"),
+                None,
+                Some("MISSING_MAILBOX"),
+                Some("MISSING_DOMAIN")
+            )]
+        );
+        assert_eq!(
+            parse_address_list(b"first.last"),
+            vec![a(None, None, Some("first.last"), Some("MISSING_DOMAIN"))]
         );
     }
 

@@ -208,6 +208,33 @@ pub(crate) trait FolderBackend: Send {
     ) -> Result<()> {
         Ok(())
     }
+    /// Where `msg` can be taken from by [`FolderBackend::adopt`] of another
+    /// folder: its file and the quota root it counts against. `None`: this
+    /// backend cannot hand files over (MOVE copies, then removes).
+    fn movable(&self, _msg: &Msg) -> Option<Movable> {
+        None
+    }
+    /// Takes over the file of a message another folder of the same kind
+    /// gave by [`FolderBackend::movable`] (a rename, so a crash leaves the
+    /// message in exactly one of the two folders), gives it the next UID
+    /// and persists that. `Ok(None)`: this backend cannot adopt files.
+    fn adopt(&mut self, _from: &Movable, _msg: &Msg) -> Result<Option<Appended>> {
+        Ok(None)
+    }
+    /// Forgets a message whose file another folder adopted: what
+    /// [`FolderBackend::remove`] does, except deleting the file.
+    fn forget_moved(&mut self, msg: &Msg, _to: &Movable) -> Result<()> {
+        self.remove(msg)
+    }
+}
+
+/// A message file that can change folders by a rename (MOVE, RFC 6851).
+#[derive(Clone, Debug)]
+pub(crate) struct Movable {
+    /// The file now.
+    pub(crate) path: std::path::PathBuf,
+    /// The Maildir++ root whose quota the file counts against.
+    pub(crate) quota_root: std::path::PathBuf,
 }
 
 pub(crate) struct Inner {
@@ -382,7 +409,13 @@ impl Mailbox {
     /// persisted before this returns (RFC 4315 APPENDUID).
     pub fn append(&self, raw: &[u8], flags: &FlagSet, date: Option<InternalDate>) -> Result<Uid> {
         let mut inner = self.lock();
-        let uid = match inner.backend.append(raw, flags, date)? {
+        let appended = inner.backend.append(raw, flags, date)?;
+        self.insert_appended(inner, appended)
+    }
+
+    /// Enters a message the backend has just stored and persisted a UID for.
+    fn insert_appended(&self, mut inner: MutexGuard<'_, Inner>, appended: Appended) -> Result<Uid> {
+        let uid = match appended {
             Appended::Msg(mut msg) => {
                 inner.version += 1;
                 msg.modseq = inner.version;
@@ -482,6 +515,16 @@ impl Mailbox {
     /// Removes messages; with `only_deleted`, those that lost `\Deleted`
     /// since they were chosen are kept.
     fn remove_uids(&self, uids: &[u32], only_deleted: bool) -> Result<Vec<Uid>> {
+        self.remove_with(uids, only_deleted, |backend, msg| backend.remove(msg))
+    }
+
+    /// Takes messages out of the mailbox, `op` doing the backend's part.
+    fn remove_with(
+        &self,
+        uids: &[u32],
+        only_deleted: bool,
+        op: impl Fn(&mut dyn FolderBackend, &Msg) -> Result<()>,
+    ) -> Result<Vec<Uid>> {
         let mut inner = self.lock();
         let mut removed = Vec::new();
         let mut result = Ok(());
@@ -491,7 +534,7 @@ impl Mailbox {
                 continue;
             }
             let msg = inner.msgs[i].clone();
-            match inner.backend.remove(&msg) {
+            match op(inner.backend.as_mut(), &msg) {
                 Ok(()) => {
                     inner.msgs.remove(i);
                     inner.recent_unclaimed.remove(&uid);
@@ -544,12 +587,63 @@ impl Mailbox {
         Ok(out)
     }
 
-    /// MOVE (RFC 6851): copy, then remove the originals.
+    /// MOVE (RFC 6851): each message's file is renamed into `dest` where
+    /// both backends keep files (Maildir), so a crash at any point leaves it
+    /// in exactly one of the two folders, and a move inside one quota root
+    /// needs no quota room (a user at the limit can still move mail to
+    /// Trash). Otherwise (memory, or a mailbox moved into itself) it copies,
+    /// then removes the originals. Returns `(source UID, new UID)` pairs in
+    /// UID order (RFC 4315 COPYUID).
     pub fn move_to(&self, uids: &[Uid], dest: &Mailbox) -> Result<Vec<(Uid, Uid)>> {
-        let pairs = self.copy_to(uids, dest)?;
-        let done: Vec<Uid> = pairs.iter().map(|(s, _)| *s).collect();
-        self.remove(&done)?;
-        Ok(pairs)
+        let mut sorted: Vec<Uid> = uids.to_vec();
+        sorted.sort_unstable();
+        sorted.dedup();
+        let mut out = Vec::new();
+        for uid in sorted {
+            let found = {
+                let inner = self.lock();
+                inner.find(uid.get()).map(|i| {
+                    let m = inner.msgs[i].clone();
+                    let movable = inner.backend.movable(&m);
+                    (m, movable)
+                })
+            };
+            let Some((msg, movable)) = found else {
+                continue;
+            };
+            let adopted = match &movable {
+                Some(from) if !std::ptr::eq(self, dest) => dest.adopt(from, &msg)?,
+                _ => None,
+            };
+            match (adopted, movable) {
+                (Some(new), Some(from)) => {
+                    self.remove_with(&[uid.get()], false, |backend, m| {
+                        backend.forget_moved(m, &from)
+                    })?;
+                    out.push((uid, new));
+                }
+                _ => {
+                    // No rename possible: copy, then remove.
+                    let pairs = self.copy_to(&[uid], dest)?;
+                    let done: Vec<Uid> = pairs.iter().map(|(s, _)| *s).collect();
+                    self.remove(&done)?;
+                    out.extend(pairs);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// The destination half of a rename-move: `Ok(None)` when this
+    /// mailbox's backend cannot adopt the file, or the file is gone (moved
+    /// or expunged by someone else meanwhile).
+    fn adopt(&self, from: &Movable, msg: &Msg) -> Result<Option<Uid>> {
+        let mut inner = self.lock();
+        match inner.backend.adopt(from, msg) {
+            Ok(Some(appended)) => self.insert_appended(inner, appended).map(Some),
+            Ok(None) | Err(MailboxError::NoSuchMessage(_)) => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 
     /// The message bytes as stored (line ends as on disk).

@@ -122,9 +122,7 @@ struct Entity {
     body: Range<usize>,
     media_type: String,
     media_subtype: String,
-    params: Vec<(String, String)>,
-    /// No Content-Type header: RFC 2045 defaults apply.
-    defaulted: bool,
+    params: Vec<(String, Vec<u8>)>,
     children: Children,
 }
 
@@ -224,6 +222,27 @@ impl Message {
         out
     }
 
+    /// Decoded header fields (`name: value`) of every body part below the
+    /// top level (MIME part headers), for SEARCH TEXT: they are part of
+    /// the message's body (RFC 3501 §6.4.4).
+    pub fn part_headers(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut stack: Vec<&Entity> = vec![&self.root];
+        while let Some(e) = stack.pop() {
+            if let Children::Multi(parts) = &e.children {
+                for p in parts {
+                    for (n, v) in decoded_headers(&self.data[p.header.clone()]) {
+                        out.push(format!("{n}: {v}"));
+                    }
+                    stack.push(p);
+                }
+            } else if let Children::Message(inner) = &e.children {
+                stack.push(inner);
+            }
+        }
+        out
+    }
+
     /// Decoded header values (RFC 2047 words decoded) of the top-level
     /// message, for SEARCH: (lowercase name, value).
     pub fn decoded_headers(&self) -> Vec<(String, String)> {
@@ -278,20 +297,21 @@ impl Entity {
         };
         let hdr = &d[header.clone()];
         let ct = field(hdr, "content-type");
-        let (mut media_type, mut media_subtype, params, defaulted) = match ct.as_deref() {
+        let (mut media_type, mut media_subtype, params) = match ct.as_deref() {
             Some(v) => {
-                let parsed = mailparse::parse_content_type(&String::from_utf8_lossy(v));
-                let params: Vec<(String, String)> = parsed.params.into_iter().collect();
-                match parsed.mimetype.split_once('/') {
+                let (value, params) = parse_params(v);
+                let mimetype = String::from_utf8_lossy(&value).to_ascii_lowercase();
+                match mimetype.split_once('/') {
                     Some((t, s)) if !t.trim().is_empty() && !s.trim().is_empty() => {
-                        (t.trim().to_owned(), s.trim().to_owned(), params, false)
+                        (t.trim().to_owned(), s.trim().to_owned(), params)
                     }
-                    // An unusable Content-Type means text/plain (RFC 2045 §5.2).
-                    _ => ("text".to_owned(), "plain".to_owned(), params, true),
+                    // An unusable Content-Type means text/plain; charset=
+                    // us-ascii (RFC 2045 §5.2); its parameters are dropped.
+                    _ => ("text".to_owned(), "plain".to_owned(), Vec::new()),
                 }
             }
-            None if in_digest => ("message".to_owned(), "rfc822".to_owned(), Vec::new(), true),
-            None => ("text".to_owned(), "plain".to_owned(), Vec::new(), true),
+            None if in_digest => ("message".to_owned(), "rfc822".to_owned(), Vec::new()),
+            None => ("text".to_owned(), "plain".to_owned(), Vec::new()),
         };
         let mut children = Children::None;
         if depth < MAX_DEPTH {
@@ -303,7 +323,7 @@ impl Entity {
                     .filter(|b| !b.is_empty() && b.len() <= MAX_BOUNDARY);
                 let digest = media_subtype == "digest";
                 let mut parts: Vec<Entity> = match boundary {
-                    Some(b) => split_multipart(d, body.clone(), b.as_bytes())
+                    Some(b) => split_multipart(d, body.clone(), &b)
                         .into_iter()
                         .map(|r| Entity::parse(d, r, digest, depth + 1))
                         .collect(),
@@ -331,7 +351,6 @@ impl Entity {
             media_type,
             media_subtype,
             params,
-            defaulted,
             children,
         }
     }
@@ -340,15 +359,11 @@ impl Entity {
         let hdr = &d[self.header.clone()];
         let disposition = || {
             field(hdr, "content-disposition").and_then(|v| {
-                let s = String::from_utf8_lossy(&v).into_owned();
-                let kind = s.split(';').next().unwrap_or("").trim().to_owned();
+                let (kind, params) = parse_params(&v);
+                let kind = String::from_utf8_lossy(&kind).into_owned();
                 if kind.is_empty() {
                     return None;
                 }
-                let params = mailparse::parse_content_disposition(&s)
-                    .params
-                    .into_iter()
-                    .collect();
                 Some(Disposition { kind, params })
             })
         };
@@ -382,8 +397,10 @@ impl Entity {
         }
         let body = &d[self.body.clone()];
         let mut params = self.params.clone();
-        if self.defaulted && self.media_type == "text" && params.is_empty() {
-            params.push(("charset".to_owned(), "us-ascii".to_owned()));
+        // RFC 2045 §5.2 (no Content-Type) and RFC 2046 §4.1.2 (a text part
+        // without a charset parameter): the charset is US-ASCII.
+        if self.media_type == "text" && !params.iter().any(|(k, _)| k == "charset") {
+            params.push(("charset".to_owned(), b"us-ascii".to_vec()));
         }
         let fields = BodyFields {
             params,
@@ -442,7 +459,10 @@ impl Entity {
                     .params
                     .iter()
                     .find(|(k, _)| k == "charset")
-                    .map_or("us-ascii", |(_, v)| v.as_str());
+                    .map_or(Cow::Borrowed("us-ascii"), |(_, v)| {
+                        String::from_utf8_lossy(v)
+                    });
+                let charset = charset.as_ref();
                 let cte = field_string(hdr, "content-transfer-encoding").unwrap_or_default();
                 let plain_cte = matches!(
                     cte.trim().to_ascii_lowercase().as_str(),
@@ -490,28 +510,29 @@ fn split_multipart(d: &[u8], body: Range<usize>, boundary: &[u8]) -> Vec<Range<u
     let mut delim = b"--".to_vec();
     delim.extend_from_slice(boundary);
     let slice = &d[body.clone()];
+    // Longer boundaries declared by nested multiparts that begin with this
+    // one: their delimiter lines also begin with ours, and the innermost
+    // multipart's boundary is the one they mean (as Dovecot reads them).
+    let nested = nested_boundaries(slice, boundary);
     // Offsets (in slice) of line starts that begin with the delimiter.
     let mut marks: Vec<(usize, usize, bool)> = Vec::new(); // (crlf_before, after_line, is_close)
     let mut pos = 0;
     while pos <= slice.len() {
         let at_line_start = pos == 0 || slice[..pos].ends_with(b"\r\n");
-        if at_line_start && slice[pos..].starts_with(&delim) {
+        if at_line_start
+            && slice[pos..].starts_with(&delim)
+            && !nested.iter().any(|n| slice[pos + 2..].starts_with(n))
+        {
             let mut q = pos + delim.len();
             let close = slice[q..].starts_with(b"--");
             if close {
                 q += 2;
             }
-            // Transport padding, then CRLF or the end.
-            while q < slice.len() && (slice[q] == b' ' || slice[q] == b'\t') {
-                q += 1;
-            }
-            let line_end = if slice[q..].starts_with(b"\r\n") {
-                Some(q + 2)
-            } else if q == slice.len() {
-                Some(q)
-            } else {
-                None
-            };
+            // RFC 2046 §5.1.1: "An exact match of the entire candidate
+            // line is not required; it is sufficient that the boundary
+            // appear in its entirety following the CRLF": whatever follows
+            // (transport padding or not) is part of the delimiter line.
+            let line_end = Some(find(&slice[q..], b"\r\n").map_or(slice.len(), |i| q + i + 2));
             if let Some(after) = line_end {
                 let before = if pos >= 2 { pos - 2 } else { pos };
                 marks.push((before, after, close));
@@ -544,10 +565,255 @@ fn split_multipart(d: &[u8], body: Range<usize>, boundary: &[u8]) -> Vec<Range<u
     parts
 }
 
+/// Most nested boundaries looked at per multipart (hostile input bound).
+const MAX_NESTED: usize = 64;
+
+/// Values of `boundary=` parameters in `body` that are longer than
+/// `boundary` and begin with it.
+fn nested_boundaries(body: &[u8], boundary: &[u8]) -> Vec<Vec<u8>> {
+    let mut out: Vec<Vec<u8>> = Vec::new();
+    let lower: Vec<u8> = body.iter().map(u8::to_ascii_lowercase).collect();
+    for at in memchr::memmem::find_iter(&lower, b"boundary=") {
+        if out.len() >= MAX_NESTED {
+            break;
+        }
+        let v = &body[at + 9..];
+        let value = match v.strip_prefix(b"\"") {
+            Some(q) => &q[..q.iter().position(|&b| b == b'"').unwrap_or(q.len())],
+            None => {
+                let end = v
+                    .iter()
+                    .position(|&b| b == b';' || b.is_ascii_whitespace())
+                    .unwrap_or(v.len());
+                &v[..end]
+            }
+        };
+        if value.len() > boundary.len() && value.starts_with(boundary) {
+            out.push(value.to_vec());
+        }
+    }
+    out
+}
+
+/// Most parameters kept from one header field (hostile input bound).
+const MAX_PARAMS: usize = 256;
+
+/// Splits a Content-Type or Content-Disposition value into its leading
+/// value (`type/subtype`, `attachment`) and its parameters (RFC 2045 §5.1,
+/// RFC 2183 §2), in header order. Values are bytes: quoted-pairs are
+/// unescaped (RFC 5322 §3.2.4), 8-bit octets are kept as they are.
+/// Parameters in RFC 2231 form (`name*`, `name*0`, `name*1*`, ...) are
+/// joined and decoded to UTF-8 under their plain name, at the place of
+/// their first section, as RFC 9051 §7.5.2 asks of BODYSTRUCTURE.
+/// Lenient: a value without quotes runs to `;` or whitespace, a comment
+/// is skipped, a parameter without `=` is dropped.
+fn parse_params(v: &[u8]) -> (Vec<u8>, Vec<(String, Vec<u8>)>) {
+    // The leading value: tokens and '/' with optional CFWS between them;
+    // anything else before the first ';' makes it invalid (empty).
+    let mut i = skip_cfws(v, 0);
+    let mut lead = Vec::new();
+    let mut valid = true;
+    let mut gap = false;
+    while i < v.len() && v[i] != b';' {
+        if v[i] == b'(' || v[i].is_ascii_whitespace() {
+            i = skip_cfws(v, i);
+            gap = true;
+            continue;
+        }
+        let slash = v[i] == b'/' || lead.last() == Some(&b'/');
+        if gap && !lead.is_empty() && !slash {
+            valid = false;
+        }
+        gap = false;
+        lead.push(v[i]);
+        i += 1;
+    }
+    if !valid {
+        lead.clear();
+    }
+    let mut raw: Vec<(String, Vec<u8>)> = Vec::new();
+    while i < v.len() && raw.len() < MAX_PARAMS {
+        // At ';'.
+        i += 1;
+        i = skip_cfws(v, i);
+        let start = i;
+        while i < v.len()
+            && !matches!(v[i], b'=' | b';' | b'(' | b'"')
+            && !v[i].is_ascii_whitespace()
+        {
+            i += 1;
+        }
+        let name = String::from_utf8_lossy(&v[start..i]).to_ascii_lowercase();
+        i = skip_cfws(v, i);
+        if i >= v.len() || v[i] != b'=' || name.is_empty() {
+            while i < v.len() && v[i] != b';' {
+                i += 1;
+            }
+            continue;
+        }
+        i = skip_cfws(v, i + 1);
+        let mut value = Vec::new();
+        if i < v.len() && v[i] == b'"' {
+            i += 1;
+            while i < v.len() && v[i] != b'"' {
+                if v[i] == b'\\' && i + 1 < v.len() {
+                    i += 1;
+                }
+                value.push(v[i]);
+                i += 1;
+            }
+            i += 1;
+        } else {
+            while i < v.len() && !matches!(v[i], b';' | b'(') && !v[i].is_ascii_whitespace() {
+                value.push(v[i]);
+                i += 1;
+            }
+        }
+        raw.push((name, value));
+        while i < v.len() && v[i] != b';' {
+            i += 1;
+        }
+    }
+    (lead, join_rfc2231(raw))
+}
+
+/// Index after the comment starting at `i` (nested, RFC 5322 §3.2.2).
+fn skip_comment(v: &[u8], mut i: usize) -> usize {
+    let mut depth = 0usize;
+    while i < v.len() {
+        match v[i] {
+            b'\\' => i += 1,
+            b'(' => depth += 1,
+            b')' => {
+                depth = depth.saturating_sub(1);
+                if depth == 0 {
+                    return i + 1;
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    v.len()
+}
+
+fn skip_cfws(v: &[u8], mut i: usize) -> usize {
+    while i < v.len() {
+        if v[i].is_ascii_whitespace() {
+            i += 1;
+        } else if v[i] == b'(' {
+            i = skip_comment(v, i);
+        } else {
+            break;
+        }
+    }
+    i
+}
+
+/// One RFC 2231 section: its number, whether it is `*`-encoded, its value.
+type Section2231 = (u32, bool, Vec<u8>);
+
+/// RFC 2231 §3, §4: `name*N` sections joined in number order; sections
+/// ending in `*` are percent-decoded, the first of them starting with
+/// `charset'language'`; the joined octets are converted from that charset
+/// to UTF-8 (kept as they are when the charset is unknown).
+fn join_rfc2231(raw: Vec<(String, Vec<u8>)>) -> Vec<(String, Vec<u8>)> {
+    if !raw.iter().any(|(k, _)| k.contains('*')) {
+        return raw;
+    }
+    // (base, [(section, extended, value)]) in order of first appearance.
+    let mut out: Vec<(String, Vec<u8>)> = Vec::new();
+    let mut groups: Vec<(usize, String, Vec<Section2231>)> = Vec::new();
+    for (k, v) in raw {
+        let Some((base, rest)) = k.split_once('*') else {
+            out.push((k, v));
+            continue;
+        };
+        let (num, ext) = match rest.strip_suffix('*') {
+            Some(n) => (n, true),
+            None => (rest, rest.is_empty()),
+        };
+        let section = if num.is_empty() {
+            Some(0)
+        } else if num.len() <= 4 && num.bytes().all(|b| b.is_ascii_digit()) {
+            num.parse::<u32>().ok()
+        } else {
+            None
+        };
+        let Some(section) = section else {
+            out.push((k, v));
+            continue;
+        };
+        match groups.iter_mut().find(|(_, b, _)| b == base) {
+            Some((_, _, parts)) => parts.push((section, ext, v)),
+            None => {
+                groups.push((out.len(), base.to_owned(), vec![(section, ext, v)]));
+                out.push((String::new(), Vec::new()));
+            }
+        }
+    }
+    for (at, base, mut parts) in groups {
+        parts.sort_by_key(|(n, _, _)| *n);
+        let mut charset = None;
+        let mut bytes = Vec::new();
+        for (idx, (_, ext, value)) in parts.iter().enumerate() {
+            if !ext {
+                bytes.extend_from_slice(value);
+                continue;
+            }
+            let mut text: &[u8] = value;
+            if idx == 0 {
+                let mut it = value.splitn(3, |&b| b == b'\'');
+                if let (Some(cs), Some(_lang), Some(rest)) = (it.next(), it.next(), it.next()) {
+                    charset = Some(cs.to_vec());
+                    text = rest;
+                }
+            }
+            bytes.extend(percent_decode(text));
+        }
+        let decoded = charset
+            .and_then(|cs| charset::Charset::for_label(&cs))
+            .map(|cs| {
+                cs.decode_without_bom_handling(&bytes)
+                    .0
+                    .into_owned()
+                    .into_bytes()
+            })
+            .unwrap_or(bytes);
+        out[at] = (base, decoded);
+    }
+    out
+}
+
+fn percent_decode(v: &[u8]) -> Vec<u8> {
+    let hex = |b: u8| (b as char).to_digit(16);
+    let mut out = Vec::with_capacity(v.len());
+    let mut i = 0;
+    while i < v.len() {
+        if v[i] == b'%' {
+            if let (Some(h), Some(l)) = (
+                v.get(i + 1).and_then(|&b| hex(b)),
+                v.get(i + 2).and_then(|&b| hex(b)),
+            ) {
+                // Two hex digits make one octet (< 256).
+                out.push((h * 16 + l) as u8);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(v[i]);
+        i += 1;
+    }
+    out
+}
+
+/// The size in text lines of a body (RFC 3501 §7.4.2 `body-fld-lines`):
+/// its line ends. A line is delimited by CRLF (RFC 5322 §2.1), and the CRLF
+/// before a multipart delimiter belongs to the delimiter (RFC 2046
+/// §5.1.1), so text after the last line end is not a line of its own.
 fn count_lines(body: &[u8]) -> u32 {
-    let n = body.iter().filter(|&&b| b == b'\n').count();
-    let extra = usize::from(!body.is_empty() && !body.ends_with(b"\n"));
-    u32::try_from(n + extra).unwrap_or(u32::MAX)
+    let n = memchr::memchr_iter(b'\n', body).count();
+    u32::try_from(n).unwrap_or(u32::MAX)
 }
 
 pub(crate) fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
@@ -746,6 +1012,132 @@ mod tests {
         }
         assert_eq!(crlf_size(b"a\nb\r\n"), 6);
         assert!(matches!(to_crlf(b"a\r\n"), Cow::Borrowed(_)));
+    }
+
+    fn single(m: &Message) -> (SinglePart, Option<SinglePartExtension>) {
+        match m.body_structure(true) {
+            BodyStructure::Single { part, extension } => (part, extension),
+            other => panic!("single part expected, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn parameters_keep_bytes_and_header_order() {
+        // RFC 3501 §4.3: an 8-bit value goes out as a literal, so the raw
+        // octet is kept (it used to become U+FFFD); RFC 5322 §3.2.4
+        // quoted-pairs are unescaped; the order is the header's.
+        let m = Message::parse(
+            b"Content-Type: application/x-y; name=\"Fr\xf6sche.txt\"; b=2 (note);\r\n a=\"C:\\TEMP\\x\"\r\n\r\nbody",
+        );
+        let (part, _) = single(&m);
+        assert_eq!(
+            part.fields.params,
+            vec![
+                ("name".to_owned(), b"Fr\xf6sche.txt".to_vec()),
+                ("b".to_owned(), b"2".to_vec()),
+                ("a".to_owned(), b"C:TEMPx".to_vec()),
+            ]
+        );
+    }
+
+    #[test]
+    fn rfc2231_parameters_are_joined_and_decoded() {
+        // RFC 9051 §7.5.2: continuations joined, charset decoded to UTF-8.
+        let m = Message::parse(
+            b"Content-Type: text/plain; charset=iso-8859-1; name*=iso-8859-1''Fr%F6sche.txt\r\n\
+Content-Disposition: attachment; filename*0*=utf-8''a%C3; filename*1*=%B6b; filename*2=\" c\"\r\n\r\nx\r\n",
+        );
+        let (part, ext) = single(&m);
+        assert_eq!(
+            part.fields.params,
+            vec![
+                ("charset".to_owned(), b"iso-8859-1".to_vec()),
+                ("name".to_owned(), "Frösche.txt".as_bytes().to_vec()),
+            ]
+        );
+        let disp = ext.unwrap().tail.unwrap().disposition.unwrap();
+        assert_eq!(disp.kind, "attachment");
+        assert_eq!(
+            disp.params,
+            vec![("filename".to_owned(), "aöb c".as_bytes().to_vec())]
+        );
+        // An unknown charset leaves the percent-decoded octets.
+        assert_eq!(
+            join_rfc2231(vec![("n*".to_owned(), b"x-unknown''%41%ff".to_vec())]),
+            vec![("n".to_owned(), b"A\xff".to_vec())]
+        );
+    }
+
+    #[test]
+    fn text_parts_default_to_us_ascii() {
+        // RFC 2046 §4.1.2: text without a charset parameter is US-ASCII.
+        let (part, _) = single(&Message::parse(b"Content-Type: text/html\r\n\r\n<p>\r\n"));
+        assert_eq!(
+            part.fields.params,
+            vec![("charset".to_owned(), b"us-ascii".to_vec())]
+        );
+        // RFC 2045 §5.2: an invalid Content-Type is text/plain; charset=
+        // us-ascii, and its parameters are not kept.
+        let (part, _) = single(&Message::parse(
+            b"Content-Type: multipart/mixed\r\n\tboundary=\"b\"\r\n\r\n--b\r\n\r\nx\r\n--b--\r\n",
+        ));
+        assert_eq!(
+            (part.media_type.as_str(), part.media_subtype.as_str()),
+            ("text", "plain")
+        );
+        assert_eq!(
+            part.fields.params,
+            vec![("charset".to_owned(), b"us-ascii".to_vec())]
+        );
+    }
+
+    #[test]
+    fn lines_are_line_ends() {
+        // RFC 5322 §2.1 and RFC 2046 §5.1.1: the text after the last CRLF
+        // of a part (whose CRLF belongs to the delimiter) is not a line.
+        assert_eq!(count_lines(b""), 0);
+        assert_eq!(count_lines(b"x"), 0);
+        assert_eq!(count_lines(b"a\r\nb"), 1);
+        assert_eq!(count_lines(b"a\r\nb\r\n"), 2);
+        let m = Message::parse(
+            b"Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n\r\none\r\ntwo\r\n--b--\r\n",
+        );
+        let BodyStructure::Multipart { parts, .. } = m.body_structure(false) else {
+            panic!("multipart expected");
+        };
+        let BodyStructure::Single { part, .. } = &parts[0] else {
+            panic!("single part expected");
+        };
+        assert_eq!(part.fields.octets, 8);
+        assert_eq!(part.kind, SinglePartKind::Text { lines: 1 });
+    }
+
+    #[test]
+    fn nested_boundary_beginning_with_the_outer_one() {
+        // An outer "X" and an inner "X.REL": the inner delimiter lines are
+        // not the outer multipart's.
+        let m = Message::parse(
+            b"Content-Type: multipart/mixed; boundary=\"X\"\r\n\r\n--X\r\n\
+Content-Type: multipart/related; boundary=\"X.REL\"\r\n\r\n--X.REL\r\n\r\na\r\n\
+--X.REL\r\n\r\nb\r\n--X.REL--\r\n\r\n--X\r\n\r\nc\r\n--X--\r\n",
+        );
+        let BodyStructure::Multipart { parts, .. } = m.body_structure(false) else {
+            panic!("multipart expected");
+        };
+        assert_eq!(parts.len(), 2);
+        let BodyStructure::Multipart { parts: inner, .. } = &parts[0] else {
+            panic!("nested multipart expected");
+        };
+        assert_eq!(inner.len(), 2);
+    }
+
+    #[test]
+    fn delimiter_lines_match_by_prefix() {
+        // RFC 2046 §5.1.1: the boundary need only begin the line.
+        let d = b"--ab junk\r\none\r\n--a\r\ntwo\r\n--a-- trailer\r\nepilogue\r\n";
+        let parts = split_multipart(d, 0..d.len(), b"a");
+        let bodies: Vec<&[u8]> = parts.iter().map(|r| &d[r.clone()]).collect();
+        assert_eq!(bodies, vec![&b"one"[..], &b"two"[..]]);
     }
 
     proptest::proptest! {

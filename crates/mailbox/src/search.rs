@@ -67,6 +67,34 @@ impl Ctx<'_> {
         })
     }
 
+    /// FROM/TO/CC/BCC: the string in the header's decoded text or in an
+    /// address of the envelope structure's field (RFC 3501 §6.4.4), written
+    /// `mailbox@host` (with the envelope's placeholders for missing parts).
+    fn address_contains(&mut self, name: &str, needle: &str) -> bool {
+        if self.header_contains(name, needle) {
+            return true;
+        }
+        let needle = needle.to_lowercase();
+        self.content().is_some_and(|m| {
+            let e = m.envelope();
+            let list = match name {
+                "from" => &e.from,
+                "to" => &e.to,
+                "cc" => &e.cc,
+                _ => &e.bcc,
+            };
+            list.iter().any(|a| match (&a.mailbox, &a.host) {
+                (Some(mb), Some(host)) => {
+                    let mut s = String::from_utf8_lossy(mb).into_owned();
+                    s.push('@');
+                    s.push_str(&String::from_utf8_lossy(host));
+                    contains_ci(&s, &needle)
+                }
+                _ => false,
+            })
+        })
+    }
+
     /// SEARCH TEXT / BODY without parsing the message where that gives
     /// the same answer: an ASCII needle without white space or controls,
     /// matched ignoring ASCII case in the stored bytes (no copy). Whenever the
@@ -311,10 +339,10 @@ fn eval(key: &SearchKey, c: &mut Ctx<'_>) -> bool {
         SearchKey::SentSince(d) => c.sent_date().is_some_and(|s| s >= *d),
         SearchKey::Larger(n) => c.size() > u64::from(*n),
         SearchKey::Smaller(n) => c.size() < u64::from(*n),
-        SearchKey::Bcc(s) => c.header_contains("bcc", s),
-        SearchKey::Cc(s) => c.header_contains("cc", s),
-        SearchKey::From(s) => c.header_contains("from", s),
-        SearchKey::To(s) => c.header_contains("to", s),
+        SearchKey::Bcc(s) => c.address_contains("bcc", s),
+        SearchKey::Cc(s) => c.address_contains("cc", s),
+        SearchKey::From(s) => c.address_contains("from", s),
+        SearchKey::To(s) => c.address_contains("to", s),
         SearchKey::Subject(s) => c.header_contains("subject", s),
         SearchKey::Header(name, s) => c.header_contains(name, s),
         SearchKey::Body(s) => c.body_contains(s),
@@ -330,7 +358,12 @@ fn eval(key: &SearchKey, c: &mut Ctx<'_>) -> bool {
                     .iter()
                     .any(|(n, v)| contains_ci(n, &needle) || contains_ci(v, &needle))
             });
-            in_headers || c.body_contains(s)
+            if in_headers || c.body_contains(s) {
+                return true;
+            }
+            // MIME part headers are in the body too (RFC 3501 §6.4.4).
+            c.content()
+                .is_some_and(|m| m.part_headers().iter().any(|h| contains_ci(h, &needle)))
         }
         SearchKey::Uid(set) => set.contains(c.view.uid.get(), c.largest_uid),
         SearchKey::SequenceSet(set) => set.contains(c.view.seq, c.largest_seq),

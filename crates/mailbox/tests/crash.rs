@@ -1,8 +1,9 @@
 //! Crash safety: a child process (this binary re-executed) appends,
-//! delivers, copies and expunges in a loop and is killed with SIGKILL at a
-//! random moment; afterwards every acknowledged message must be present
-//! exactly once with the UID it was acknowledged with, acknowledged
-//! expunges must be gone, and no UID may have been given twice.
+//! delivers, copies, moves and expunges in a loop and is killed with
+//! SIGKILL at a random moment; afterwards every acknowledged message must be
+//! present exactly once with the UID it was acknowledged with, acknowledged
+//! expunges must be gone, a message caught mid-move must be in exactly one
+//! of the two folders, and no UID may have been given twice.
 
 use std::collections::{HashMap, HashSet};
 use std::io::{BufRead, BufReader, Write};
@@ -43,12 +44,23 @@ fn child(root: &Path, round: usize) {
     let store = MaildirStore::new(root).unwrap();
     let inbox = store.open(&MailboxName::inbox()).unwrap();
     let copy = store.open(&MailboxName::new("INBOX.Copy")).unwrap();
+    let moved = store.open(&MailboxName::new("INBOX.Moved")).unwrap();
     let out = std::io::stdout();
     let mut mine: Vec<(String, Uid)> = Vec::new();
     for i in 0.. {
         let id = format!("r{round}i{i}");
         let mut o = out.lock();
-        match i % 4 {
+        match i % 5 {
+            4 => {
+                if let Some((src_id, uid)) = mine.pop() {
+                    // Announced before it starts: a kill during the move
+                    // leaves the message in one of the two folders.
+                    writeln!(o, "m {src_id}").unwrap();
+                    o.flush().unwrap();
+                    let pairs = inbox.move_to(&[uid], &moved).unwrap();
+                    writeln!(o, "M {src_id} {}", pairs[0].1.get()).unwrap();
+                }
+            }
             0 | 2 => {
                 let uid = inbox.append(&message(&id), &FlagSet::new(), None).unwrap();
                 writeln!(o, "A {id} {}", uid.get()).unwrap();
@@ -89,6 +101,7 @@ fn parent() {
     {
         let store = MaildirStore::new(&root).unwrap();
         store.create(&MailboxName::new("INBOX.Copy")).unwrap();
+        store.create(&MailboxName::new("INBOX.Moved")).unwrap();
     }
     let exe = std::env::current_exe().unwrap();
     let mut seed = SystemTime::now()
@@ -107,6 +120,7 @@ fn parent() {
     let mut maybe_gone: HashSet<String> = HashSet::new();
     let mut copies: HashMap<u32, String> = HashMap::new(); // Copy uid -> id
     let mut uid_owner: HashMap<u32, String> = HashMap::new();
+    let mut moves = Moves::default();
     let mut validity = None;
     for round in 0..ROUNDS {
         let mut child = Command::new(&exe)
@@ -146,6 +160,15 @@ fn parent() {
                 ["x", id] => {
                     maybe_gone.insert(id.to_string());
                 }
+                ["m", id] => {
+                    moves.started.insert(id.to_string());
+                }
+                ["M", id, uid] => {
+                    let uid: u32 = uid.parse().unwrap();
+                    if let Some(prev) = moves.done.insert(id.to_string(), uid) {
+                        panic!("{id} moved twice ({prev}, {uid})");
+                    }
+                }
                 // A line cut short by the kill was not acknowledged.
                 _ => {}
             }
@@ -156,10 +179,12 @@ fn parent() {
             &expunged,
             &maybe_gone,
             &copies,
+            &moves,
             &mut uid_owner,
             &mut validity,
         );
     }
+    assert!(!moves.started.is_empty(), "children moved messages");
     assert!(
         present.len() > ROUNDS,
         "children did work ({} acks)",
@@ -167,12 +192,21 @@ fn parent() {
     );
 }
 
+/// Moves started (`m`) and acknowledged (`M`, with the new UID).
+#[derive(Default)]
+struct Moves {
+    started: HashSet<String>,
+    done: HashMap<String, u32>,
+}
+
+#[allow(clippy::too_many_arguments)]
 fn check(
     root: &Path,
     present: &HashMap<String, Option<u32>>,
     expunged: &HashSet<String>,
     maybe_gone: &HashSet<String>,
     copies: &HashMap<u32, String>,
+    moves: &Moves,
     uid_owner: &mut HashMap<u32, String>,
     validity: &mut Option<u32>,
 ) {
@@ -190,7 +224,28 @@ fn check(
             assert_eq!(owner, id, "uid {} reused", m.uid);
         }
     }
+    let moved = store.open(&MailboxName::new("INBOX.Moved")).unwrap();
+    let mut in_moved: HashMap<String, Vec<u32>> = HashMap::new();
+    for m in moved.messages() {
+        let id = id_of(&moved.raw(m.uid).unwrap());
+        in_moved.entry(id).or_default().push(m.uid.get());
+    }
+    for id in &moves.started {
+        let here = seen.get(id).map_or(0, Vec::len);
+        let there = in_moved.get(id).map_or(&[][..], Vec::as_slice);
+        assert_eq!(
+            here + there.len(),
+            1,
+            "{id} mid-move: {here} in INBOX, {there:?} moved"
+        );
+        if let Some(uid) = moves.done.get(id) {
+            assert_eq!(there, [*uid], "acknowledged move of {id}");
+        }
+    }
     for (id, uid) in present {
+        if moves.started.contains(id) {
+            continue;
+        }
         if expunged.contains(id) {
             assert!(!seen.contains_key(id), "{id} was expunged but is back");
             continue;

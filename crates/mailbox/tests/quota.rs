@@ -90,3 +90,60 @@ fn malformed_maildirsize_is_rebuilt_from_the_folders() {
         Err(MailboxError::OverQuota)
     ));
 }
+
+#[test]
+fn move_at_the_quota_limit_renames_the_file_and_keeps_usage() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    let store = MaildirStore::with_options(
+        root,
+        MaildirOptions {
+            quota: Arc::new(MaildirsizeQuota::default()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    store.create(&MailboxName::new("INBOX.Trash")).unwrap();
+    fs::write(root.join("maildirsize"), b"100S,3C\n0 0\n").unwrap();
+    let inbox = store.open(&MailboxName::inbox()).unwrap();
+    let trash = store.open(&MailboxName::new("INBOX.Trash")).unwrap();
+    let body = msg(90);
+    let kw = postroom_types::Keyword::new("$Work").unwrap();
+    let flags = FlagSet::from_flags(&[Flag::Seen, Flag::Keyword(kw.clone())]);
+    let u = inbox.append(&body, &flags, None).unwrap();
+    // COPY needs room the user does not have ...
+    assert!(matches!(
+        inbox.copy_to(&[u], &trash),
+        Err(MailboxError::OverQuota)
+    ));
+    let usage = |r: &std::path::Path| -> (i64, i64) {
+        let text = fs::read_to_string(r.join("maildirsize")).unwrap();
+        text.lines().skip(1).fold((0, 0), |acc, l| {
+            let v: Vec<i64> = l.split_whitespace().map(|x| x.parse().unwrap()).collect();
+            (acc.0 + v[0], acc.1 + v[1])
+        })
+    };
+    let before = usage(root);
+    // ... MOVE to Trash inside the same root needs none (RFC 6851 §3.3).
+    let pairs = inbox.move_to(&[u], &trash).unwrap();
+    assert_eq!(pairs.len(), 1);
+    assert_eq!(inbox.len(), 0);
+    assert_eq!(trash.len(), 1);
+    assert_eq!(usage(root), before, "usage unchanged by a move");
+    let moved = trash.message(pairs[0].1).unwrap();
+    assert!(moved.flags.contains(&Flag::Seen) && moved.flags.contains(&Flag::Keyword(kw)));
+    assert_eq!(&trash.raw(pairs[0].1).unwrap()[..], &body[..]);
+    // One file, renamed: nothing left in the source, no second copy.
+    let files = |d: &std::path::Path| fs::read_dir(d).unwrap().count();
+    assert_eq!(files(&root.join("cur")) + files(&root.join("new")), 0);
+    assert_eq!(files(&root.join(".Trash/cur")), 1);
+    // A restart sees the same: the UID and keyword files agree.
+    drop((inbox, trash));
+    drop(store);
+    let store = MaildirStore::new(root).unwrap();
+    let trash = store.open(&MailboxName::new("INBOX.Trash")).unwrap();
+    assert_eq!(trash.len(), 1);
+    let again = trash.message(pairs[0].1).unwrap();
+    assert_eq!(again.flags, moved.flags);
+    assert_eq!(store.open(&MailboxName::inbox()).unwrap().len(), 0);
+}

@@ -346,3 +346,32 @@ fn file_watch_can_be_turned_off() {
         .with_file_watch(false);
     assert!(!inbox(&store).is_watched());
 }
+
+#[test]
+fn search_addresses_and_part_headers() {
+    both(|s| {
+        let mb = inbox(s);
+        // A From without `@`: its envelope address is `Whomever` at the
+        // placeholder host, and SEARCH FROM looks at the envelope
+        // structure's FROM field (RFC 3501 §6.4.4).
+        add(&mb, "From: Whomever\r\nSubject: a\r\n\r\nbody\r\n");
+        // A MIME part header is in the message body, so TEXT finds it; BODY
+        // searches the parts' text.
+        add(
+            &mb,
+            "From: b@example.org\r\nContent-Type: multipart/mixed; boundary=z\r\n\r\n--z\r\nContent-Type: message/external-body; access-type=mail-server\r\n\r\nContent-Type: text/plain\r\n\r\n--z--\r\n",
+        );
+        let a = Session::open(Arc::clone(&mb), false).unwrap();
+        let q = |k: SearchKey| -> Vec<u32> {
+            a.search(None, &k)
+                .unwrap()
+                .into_iter()
+                .map(|(s, _)| s)
+                .collect()
+        };
+        assert_eq!(q(SearchKey::From("@".into())), vec![1, 2]);
+        assert_eq!(q(SearchKey::From("whomever@".into())), vec![1]);
+        assert_eq!(q(SearchKey::Text("mail-server".into())), vec![2]);
+        assert_eq!(q(SearchKey::Body("mail-server".into())), Vec::<u32>::new());
+    });
+}

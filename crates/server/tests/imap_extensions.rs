@@ -233,6 +233,67 @@ fn acl_sharing_between_two_users() {
     );
 }
 
+/// RFC 4314 §4 and §6: without `l`, another user's mailbox is answered for
+/// exactly as one that does not exist, and so is a user who does not exist
+/// (`#shared.nobody.X`), whatever the command.
+#[test]
+fn hidden_mailboxes_answer_as_missing_ones() {
+    let env = Env::new(USERS);
+    let mut alice = env.login("alice", "secret");
+    let mut bob = env.login("bob", "hunter2");
+    assert!(alice.cmd("a1 CREATE INBOX.Projects").contains("a1 OK"));
+    assert!(bob.cmd("b1 CREATE INBOX.Mine").contains("b1 OK"));
+    bob.send(append_cmd("b2", "INBOX", "()", &message("x", "y")).as_bytes());
+    assert!(bob.cmd("b3 SELECT INBOX").contains("b3 OK"));
+    let probes = [
+        "CREATE {}",
+        "RENAME {} INBOX.Stolen",
+        "RENAME INBOX.Mine {}",
+        "COPY 1 {}",
+        "MOVE 1 {}",
+        "UNSUBSCRIBE {}",
+        "SELECT {}",
+        "STATUS {} (MESSAGES)",
+        "GETACL {}",
+    ];
+    for (n, probe) in probes.iter().enumerate() {
+        let answer = |bob: &mut imap_support::Client, name: &str| {
+            let r = bob.cmd(&format!("p{n} {}", probe.replace("{}", name)));
+            r.replace(name, "NAME")
+        };
+        let hidden = answer(&mut bob, "#shared.alice.Projects");
+        let hidden_inbox = answer(&mut bob, "#shared.alice");
+        let missing = answer(&mut bob, "#shared.alice.Nothing");
+        let nobody = answer(&mut bob, "#shared.nobody.X");
+        let nobody_inbox = answer(&mut bob, "#shared.nobody");
+        assert_eq!(hidden, missing, "{probe}");
+        assert_eq!(hidden, nobody, "{probe}");
+        assert_eq!(hidden_inbox, nobody_inbox, "{probe}");
+        assert!(!hidden.contains("ALREADYEXISTS"), "{probe}: {hidden}");
+    }
+    // A quota root names a user: another user's answers as an unknown one.
+    let r = bob.cmd("q1 SETQUOTA \"#shared.alice\" (STORAGE 1)");
+    assert_eq!(r, bob.cmd("q1 SETQUOTA \"#shared.nobody\" (STORAGE 1)"));
+    assert_eq!(r, "q1 NO no such quota root\r\n");
+    let r = bob.send(append_cmd("b4", "#shared.alice.Projects", "()", "x").as_bytes());
+    let r2 = bob.send(append_cmd("b4", "#shared.nobody.X", "()", "x").as_bytes());
+    assert_eq!(r, r2);
+    assert!(r.starts_with("b4 NO [NONEXISTENT]"), "{r}");
+    // In the user's own namespace a missing destination still says TRYCREATE.
+    assert!(bob.cmd("b4a SELECT INBOX").contains("b4a OK"));
+    let r = bob.cmd("b5 COPY 1 INBOX.Missing");
+    assert!(r.starts_with("b5 NO [TRYCREATE]"), "{r}");
+    // With `l` and `k` on the parent, TRYCREATE for a missing child.
+    alice.cmd("a2 SETACL INBOX.Projects bob lrk");
+    let r = bob.cmd("b6 COPY 1 #shared.alice.Projects.Sub");
+    assert!(r.starts_with("b6 NO [TRYCREATE]"), "{r}");
+    let r = bob.cmd("b7 CREATE #shared.alice.Projects");
+    assert!(r.starts_with("b7 NO [ALREADYEXISTS]"), "{r}");
+    // Nothing was created for alice.
+    let r = alice.cmd("a3 LIST \"\" \"*\"");
+    assert!(!r.contains("Stolen") && !r.contains("Nothing"), "{r}");
+}
+
 #[test]
 fn quota_commands_and_overquota() {
     let env = Env::with_quota(
@@ -263,12 +324,18 @@ fn quota_commands_and_overquota() {
     alice.cmd("q3 SELECT INBOX");
     let r = alice.cmd("q4 COPY 1:3 INBOX.Trash");
     assert!(r.starts_with("q4 NO [OVERQUOTA]"), "{r}");
-    // MOVE copies before it removes, so at the limit it is refused too,
-    // and nothing moves.
+    // MOVE inside the quota root renames the file: at the limit it still
+    // works (deleting to Trash must not fail), and usage does not change.
     let r = alice.cmd("q5 MOVE 1 INBOX.Trash");
-    assert!(r.starts_with("q5 NO [OVERQUOTA]"), "{r}");
+    assert!(r.contains("q5 OK"), "{r}");
+    assert!(r.contains("* 1 EXPUNGE\r\n"), "{r}");
     let r = alice.cmd("q5b STATUS INBOX.Trash (MESSAGES)");
-    assert!(r.contains("(MESSAGES 0)"), "{r}");
+    assert!(r.contains("(MESSAGES 1)"), "{r}");
+    let r = alice.cmd("q5c GETQUOTA \"\"");
+    assert!(
+        r.starts_with("* QUOTA \"\" (STORAGE 1 100 MESSAGE 3 3)"),
+        "{r}"
+    );
     let r = alice.cmd("q6 SETQUOTA \"\" (MESSAGE 10)");
     assert!(r.starts_with("q6 NO"), "{r}");
     let r = alice.cmd("q7 GETQUOTA \"#shared.bob\"");

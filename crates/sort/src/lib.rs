@@ -71,6 +71,7 @@ mod casemap;
 mod date;
 mod error;
 mod lex;
+mod linkcut;
 mod msgid;
 mod record;
 mod rfc2047;

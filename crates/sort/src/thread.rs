@@ -5,6 +5,7 @@
 
 use postroom_types::Thread;
 
+use crate::linkcut::LinkCut;
 use crate::msgid::MessageId;
 use crate::record::KeyRecord;
 use crate::sort::{SortCriterion, SortKey, sorted_indices};
@@ -133,13 +134,19 @@ pub fn thread_ordered_subject(messages: &[(u32, &KeyRecord)]) -> Thread {
 /// path compression, so long chains in any arrival order, huge References
 /// headers, loops and duplicate ids stay near linear. Breaking a link in
 /// step 1.B (a message whose own last reference disagrees with what an
-/// earlier message said about it) resets the compressed paths; an input
-/// crafted to force that for every message over a deep chain costs
-/// O(messages × depth).
+/// earlier message said about it) resets the compressed paths; when an
+/// input forces that often over a deep chain, the test moves to a link-cut
+/// tree, so no input costs more than O(ids × log ids).
 pub fn thread_references(messages: &[(u32, &KeyRecord)]) -> Thread {
+    references_with_budget(messages, STEPS_INITIAL)
+}
+
+/// [`thread_references`] with the given initial walk allowance of the loop
+/// test (see [`Links`]).
+fn references_with_budget(messages: &[(u32, &KeyRecord)], budget: i64) -> Thread {
     let p = prepare(messages);
     let n = p.msgs.len();
-    let mut links = Links::with_capacity(n);
+    let mut links = Links::new(n, budget);
     let mut ids = IdTable::with_capacity(n + n / 8);
     let mut container_of = Vec::with_capacity(n);
 
@@ -482,18 +489,38 @@ struct Container {
 }
 
 /// The containers of step 1 and the state of the loop test.
+///
+/// The loop test walks parent pointers with jump-pointer shortcuts, which
+/// is fastest on real mail. An unlink invalidates every shortcut, so an
+/// input that breaks links often over a deep chain would make each walk
+/// cost the chain's depth; once the walks have cost more than a fixed
+/// allowance per test, the test moves to a link-cut tree for the rest of
+/// the run (O(log n) amortized), so the whole step stays O(n log n).
 struct Links {
     c: Vec<Container>,
     epoch: u32,
     path: Vec<u32>,
+    /// Steps the jump-pointer walks may still take before the switch.
+    budget: i64,
+    /// The link-cut tree, once switched.
+    tree: Option<LinkCut>,
 }
 
+/// Walk steps each loop test adds to [`Links::budget`].
+const STEPS_PER_TEST: i64 = 16;
+/// The walks' allowance before any test.
+const STEPS_INITIAL: i64 = 1 << 16;
+
 impl Links {
-    fn with_capacity(n: usize) -> Links {
+    /// Room for `n` containers; `budget` is the walks' initial allowance
+    /// (tests use a negative one to run the link-cut tree from the start).
+    fn new(n: usize, budget: i64) -> Links {
         Links {
             c: Vec::with_capacity(n.saturating_mul(2)),
             epoch: 0,
             path: Vec::new(),
+            budget,
+            tree: None,
         }
     }
 
@@ -505,18 +532,28 @@ impl Links {
             jump: NONE,
             jump_epoch: 0,
         });
+        if let Some(t) = &mut self.tree {
+            t.push();
+        }
         (self.c.len() - 1) as u32
     }
 
     fn link(&mut self, parent: u32, child: u32) {
         self.c[child as usize].parent = parent;
         self.c[parent as usize].children += 1;
+        if let Some(t) = &mut self.tree {
+            t.link(parent, child);
+        }
     }
 
     fn unlink(&mut self, child: u32) {
         let p = self.c[child as usize].parent;
         self.c[p as usize].children -= 1;
         self.c[child as usize].parent = NONE;
+        if let Some(t) = &mut self.tree {
+            t.cut(child);
+            return;
+        }
         // Jump pointers across the cut are stale now.
         self.epoch = self.epoch.wrapping_add(1);
         if self.epoch == 0 {
@@ -533,7 +570,16 @@ impl Links {
         if self.c[child as usize].children == 0 {
             return false;
         }
-        self.root(parent) == child
+        if self.tree.is_none() {
+            self.budget += STEPS_PER_TEST;
+            if self.budget >= 0 {
+                return self.root(parent) == child;
+            }
+            self.tree = Some(LinkCut::from_parents(self.c.iter().map(|c| c.parent)));
+        }
+        // Set just above.
+        let t = self.tree.as_mut().expect("link-cut tree present");
+        t.find_root(parent) == child
     }
 
     /// The root above `x`, compressing the path walked.
@@ -553,6 +599,7 @@ impl Links {
             self.path.push(y);
             y = next;
         }
+        self.budget -= self.path.len() as i64;
         for &z in &self.path {
             let c = &mut self.c[z as usize];
             c.jump = y;
@@ -661,5 +708,85 @@ impl<'a> IdTable<'a> {
             }
             self.slots[i] = slot;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::RawMessage;
+    use proptest::prelude::*;
+
+    const IDS: [&str; 6] = ["<a@x>", "<b@x>", "<c@x>", "<d@x>", "<e@x>", "<f@x>"];
+
+    fn records(gens: &[(Option<usize>, Vec<usize>, i64)]) -> Vec<KeyRecord> {
+        gens.iter()
+            .enumerate()
+            .map(|(i, (mid, refs, date))| {
+                let refs = refs.iter().map(|&r| IDS[r]).collect::<Vec<_>>().join(" ");
+                KeyRecord::from_raw(&RawMessage {
+                    number: i as u32 + 1,
+                    internal_date: *date,
+                    subject: Some(if i % 3 == 0 { b"one" } else { b"Re: two" }),
+                    message_id: mid.map(|m| IDS[m].as_bytes()),
+                    references: (!refs.is_empty()).then_some(refs.as_bytes()),
+                    ..RawMessage::default()
+                })
+            })
+            .collect()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(3000))]
+
+        /// The link-cut tree (used from the first loop test when the
+        /// allowance starts negative) gives exactly the jump-pointer walk's
+        /// answer, on inputs dense in loops, duplicates and broken links.
+        #[test]
+        fn link_cut_fallback_gives_the_same_threads(
+            gens in proptest::collection::vec(
+                (proptest::option::of(0..IDS.len()),
+                 proptest::collection::vec(0..IDS.len(), 0..5),
+                 0i64..4),
+                0..16),
+        ) {
+            let keys = records(&gens);
+            let msgs: Vec<(u32, &KeyRecord)> =
+                keys.iter().enumerate().map(|(i, k)| (i as u32 + 1, k)).collect();
+            let walk = references_with_budget(&msgs, i64::MAX / 2);
+            let tree = references_with_budget(&msgs, i64::MIN / 2);
+            prop_assert_eq!(walk.to_imap_string(), tree.to_imap_string());
+        }
+    }
+
+    #[test]
+    fn switches_to_the_link_cut_tree_when_walks_exceed_the_allowance() {
+        // A chain 0 → 1 → … → depth-1, and x with a child y.
+        let depth = 2_000u32;
+        let mut links = Links::new(depth as usize + 2, 1_000);
+        for k in 0..depth {
+            links.add(k);
+            if k > 0 {
+                links.link(k - 1, k);
+            }
+        }
+        let x = links.add(NONE);
+        let y = links.add(depth);
+        links.link(x, y);
+        for _ in 0..depth {
+            // Each broken link resets the shortcuts, so the next test walks
+            // the whole chain (`robustness.rs` has this shape as mail).
+            links.link(depth - 1, x);
+            links.unlink(x);
+            assert!(!links.would_loop(depth - 1, x));
+        }
+        assert!(links.tree.is_some(), "the walks exceeded their allowance");
+        assert!(links.would_loop(depth - 1, 0));
+        assert!(!links.would_loop(depth - 1, x));
+        links.link(depth - 1, x);
+        assert!(links.would_loop(y, 0));
+        links.unlink(x);
+        assert!(!links.would_loop(y, 0));
+        assert!(links.would_loop(y, x));
     }
 }

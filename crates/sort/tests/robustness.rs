@@ -147,3 +147,54 @@ fn long_thread_with_complete_references() {
     let t = thread(&msgs(&keys), ThreadAlgorithm::References);
     assert_eq!(t.depth(), n);
 }
+
+#[test]
+fn broken_links_below_a_deep_chain() {
+    // A chain d0 → … → d(D-1); then, for each j, a message a_j whose
+    // References "p_j c_j" hang the dummy c_j (with a_j below it) from the
+    // dummy p_j, and the message c_j itself, whose own reference is the
+    // chain's end: step 1.B breaks c_j from p_j and must check for a loop
+    // from the chain's end up. Walking the chain for every j would cost
+    // D × K steps (minutes here); the answer below comes in well under a
+    // second.
+    let (d, k) = (60_000usize, 60_000usize);
+    let n = d + 2 * k;
+    let keys = records(n, |i| {
+        if i < d {
+            (Some(id(i)), (i > 0).then(|| id(i - 1)))
+        } else {
+            let j = (i - d) / 2;
+            if (i - d) % 2 == 0 {
+                (
+                    Some(format!("<a{j}@x>")),
+                    Some(format!("<p{j}@x> <c{j}@x>")),
+                )
+            } else {
+                (Some(format!("<c{j}@x>")), Some(id(d - 1)))
+            }
+        }
+    });
+    let t = thread(&msgs(&keys), ThreadAlgorithm::References);
+    assert_eq!(t.messages().len(), n);
+    assert_eq!(t.roots().len(), 1);
+    assert_eq!(t.depth(), d + 2);
+    // The chain's end holds every c_j, each holding its a_j, in date order.
+    let mut node = t.roots()[0];
+    for _ in 1..d {
+        node = t.node(node).children[0];
+    }
+    let ends = &t.node(node).children;
+    assert_eq!(ends.len(), k);
+    for (j, &c) in ends.iter().enumerate() {
+        assert_eq!(
+            t.node(c).message.map(|m| m.get()),
+            Some((d + 2 * j + 2) as u32)
+        );
+        let a = t.node(c).children.clone();
+        assert_eq!(a.len(), 1);
+        assert_eq!(
+            t.node(a[0]).message.map(|m| m.get()),
+            Some((d + 2 * j + 1) as u32)
+        );
+    }
+}

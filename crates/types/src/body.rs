@@ -65,8 +65,10 @@ pub enum SinglePartKind {
 /// The fields every non-multipart part has (RFC 3501 `body-fields`).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct BodyFields {
-    /// Content-Type parameters (attribute, value); empty is NIL.
-    pub params: Vec<(String, String)>,
+    /// Content-Type parameters (attribute, value); empty is NIL. Values
+    /// are bytes: a header may carry 8-bit octets, which IMAP sends in a
+    /// literal (RFC 3501 §4.3, §9 `string`).
+    pub params: Vec<(String, Vec<u8>)>,
     /// `Content-ID`.
     pub id: Option<String>,
     /// `Content-Description`.
@@ -89,8 +91,9 @@ pub struct SinglePartExtension {
 /// Extension data of a multipart (RFC 3501 `body-ext-mpart`).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct MultipartExtension {
-    /// Content-Type parameters; empty is NIL.
-    pub params: Vec<(String, String)>,
+    /// Content-Type parameters (values as bytes, see
+    /// [`BodyFields::params`]); empty is NIL.
+    pub params: Vec<(String, Vec<u8>)>,
     /// Disposition and what follows, when present.
     pub tail: Option<ExtensionTail>,
 }
@@ -109,8 +112,9 @@ pub struct ExtensionTail {
 pub struct Disposition {
     /// e.g. `attachment`, `inline`.
     pub kind: String,
-    /// Parameters (attribute, value); empty is NIL.
-    pub params: Vec<(String, String)>,
+    /// Parameters (attribute, value as bytes, see [`BodyFields::params`]);
+    /// empty is NIL.
+    pub params: Vec<(String, Vec<u8>)>,
 }
 
 /// `Content-Language` and the fields after it.
@@ -187,7 +191,7 @@ mod tests {
                 media_type: "TEXT".into(),
                 media_subtype: "PLAIN".into(),
                 fields: BodyFields {
-                    params: vec![("CHARSET".into(), "US-ASCII".into())],
+                    params: vec![("CHARSET".into(), b"US-ASCII".to_vec())],
                     encoding: "7BIT".into(),
                     octets,
                     ..BodyFields::default()

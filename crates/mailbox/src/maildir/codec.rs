@@ -92,11 +92,16 @@ fn put_opt_bytes(out: &mut Vec<u8>, v: Option<&[u8]>) {
 
 /// A string: `2n` then `n` bytes, or `2i + 1` for `DICT[i]`.
 fn put_str(out: &mut Vec<u8>, s: &str) {
-    match DICT.iter().position(|d| *d == s) {
+    put_text(out, s.as_bytes());
+}
+
+/// Bytes in the form of [`put_str`] (parameter values may be 8-bit).
+fn put_text(out: &mut Vec<u8>, b: &[u8]) {
+    match DICT.iter().position(|d| d.as_bytes() == b) {
         Some(i) => put_varint(out, 2 * i as u64 + 1),
         None => {
-            put_varint(out, 2 * s.len() as u64);
-            out.extend_from_slice(s.as_bytes());
+            put_varint(out, 2 * b.len() as u64);
+            out.extend_from_slice(b);
         }
     }
 }
@@ -111,11 +116,11 @@ fn put_opt_str(out: &mut Vec<u8>, s: Option<&str>) {
     }
 }
 
-fn put_params(out: &mut Vec<u8>, params: &[(String, String)]) {
+fn put_params(out: &mut Vec<u8>, params: &[(String, Vec<u8>)]) {
     put_len(out, params.len());
     for (k, v) in params {
         put_str(out, k);
-        put_str(out, v);
+        put_text(out, v);
     }
 }
 
@@ -379,15 +384,18 @@ impl<'a> Reader<'a> {
         Some(self.opt_bytes()?.map(<[u8]>::to_vec))
     }
 
-    fn str(&mut self) -> Option<String> {
+    fn text(&mut self) -> Option<Vec<u8>> {
         let v = self.varint()?;
         if v & 1 == 1 {
             return DICT
                 .get(usize::try_from(v / 2).ok()?)
-                .map(|s| (*s).to_owned());
+                .map(|s| s.as_bytes().to_vec());
         }
-        let bytes = self.take(usize::try_from(v / 2).ok()?)?;
-        String::from_utf8(bytes.to_vec()).ok()
+        Some(self.take(usize::try_from(v / 2).ok()?)?.to_vec())
+    }
+
+    fn str(&mut self) -> Option<String> {
+        String::from_utf8(self.text()?).ok()
     }
 
     fn opt_str(&mut self) -> Option<Option<String>> {
@@ -406,11 +414,11 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn params(&mut self) -> Option<Vec<(String, String)>> {
+    fn params(&mut self) -> Option<Vec<(String, Vec<u8>)>> {
         let n = self.count(2)?;
         let mut out = Vec::with_capacity(n);
         for _ in 0..n {
-            out.push((self.str()?, self.str()?));
+            out.push((self.str()?, self.text()?));
         }
         Some(out)
     }
@@ -680,7 +688,14 @@ Content-ID: <id@x>\r\nContent-Description: a report\r\nContent-Transfer-Encoding
             part: SinglePart {
                 media_type: "TEXT".into(),
                 media_subtype: "x-é".into(),
-                fields: BodyFields::default(),
+                fields: BodyFields {
+                    // An 8-bit parameter value, and one from the dictionary.
+                    params: vec![
+                        ("name".into(), vec![0xe9, b'x']),
+                        ("charset".into(), b"utf-8".to_vec()),
+                    ],
+                    ..BodyFields::default()
+                },
                 kind: SinglePartKind::Basic,
             },
             extension: Some(SinglePartExtension {

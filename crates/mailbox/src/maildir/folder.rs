@@ -19,7 +19,7 @@ use super::lock::DotLock;
 use super::uiddb::UidDb;
 use crate::error::{MailboxError, Result};
 use crate::flags::FlagSet;
-use crate::mailbox::{Appended, CachedDerived, FolderBackend, Msg, ScanResult};
+use crate::mailbox::{Appended, CachedDerived, FolderBackend, Movable, Msg, ScanResult};
 use crate::message::crlf_size;
 use crate::quota::QuotaHook;
 
@@ -511,6 +511,37 @@ impl MaildirFolder {
     }
 
     /// Finds the current file name of a message whose name changed under us.
+    /// Persists the keywords of a message newly stored under `base` (no
+    /// write when it has none); on failure nothing is recorded.
+    fn record_keywords(&mut self, base: &str, flags: &FlagSet) -> Result<()> {
+        if flags.keywords().is_empty() {
+            return Ok(());
+        }
+        self.keyword_dirty.insert(base.to_owned());
+        self.keywords.by_base.insert(
+            base.to_owned(),
+            flags
+                .keywords()
+                .iter()
+                .map(|k| k.as_str().to_owned())
+                .collect(),
+        );
+        self.write_keywords().inspect_err(|_| {
+            self.keywords.by_base.remove(base);
+        })
+    }
+
+    /// Drops what this folder keeps about a message whose file is gone
+    /// (expunged, or adopted by another folder).
+    fn forget_entry(&mut self, msg: &Msg) {
+        self.stat_cache.remove(&msg.key);
+        let base = MaildirName::parse(&msg.key).base;
+        if self.keywords.by_base.remove(&base).is_some() {
+            self.keyword_dirty.insert(base);
+        }
+        self.stamps = None;
+    }
+
     fn relocate(&self, msg: &Msg) -> Option<String> {
         let base = &MaildirName::parse(&msg.key).base;
         read_names(&self.cur())
@@ -563,21 +594,9 @@ impl FolderBackend for MaildirFolder {
             let _ = fs::remove_file(&cur_path);
             return Err(MailboxError::io(cur, e));
         }
-        if !flags.keywords().is_empty() {
-            self.keyword_dirty.insert(base.clone());
-            self.keywords.by_base.insert(
-                base.clone(),
-                flags
-                    .keywords()
-                    .iter()
-                    .map(|k| k.as_str().to_owned())
-                    .collect(),
-            );
-            if let Err(e) = self.write_keywords() {
-                self.keywords.by_base.remove(&base);
-                let _ = fs::remove_file(&cur_path);
-                return Err(e);
-            }
+        if let Err(e) = self.record_keywords(&base, flags) {
+            let _ = fs::remove_file(&cur_path);
+            return Err(e);
         }
         let msg = match self.assign_appended(&name, &base, raw.len() as u64, flags) {
             Ok(m) => m,
@@ -658,12 +677,7 @@ impl FolderBackend for MaildirFolder {
             let root = super::store::maildir_root_of(&self.dir);
             self.quota.record(&root, -(msg.size as i64), -1);
         }
-        self.stat_cache.remove(&msg.key);
-        let base = MaildirName::parse(&msg.key).base;
-        if self.keywords.by_base.remove(&base).is_some() {
-            self.keyword_dirty.insert(base);
-        }
-        self.stamps = None;
+        self.forget_entry(msg);
         Ok(())
     }
 
@@ -707,6 +721,78 @@ impl FolderBackend for MaildirFolder {
 
     fn file_path(&self, msg: &Msg) -> Option<PathBuf> {
         Some(self.cur().join(&msg.key))
+    }
+
+    fn movable(&self, msg: &Msg) -> Option<Movable> {
+        let mut path = self.cur().join(&msg.key);
+        if !path.exists() {
+            // Renamed by another process (a flag change); gone is handled
+            // by the adopting side.
+            if let Some(now) = self.relocate(msg) {
+                path = self.cur().join(now);
+            }
+        }
+        Some(Movable {
+            path,
+            quota_root: super::store::maildir_root_of(&self.dir),
+        })
+    }
+
+    fn adopt(&mut self, from: &Movable, msg: &Msg) -> Result<Option<Appended>> {
+        let Some(file) = from.path.file_name().and_then(|f| f.to_str()) else {
+            return Ok(None);
+        };
+        let root = super::store::maildir_root_of(&self.dir);
+        // Within one Maildir++ root the usage does not change (RFC 6851
+        // §3.3 lets MOVE succeed where COPY would not); into another root
+        // (a folder shared by another user) the destination's quota counts.
+        let other_root = root != from.quota_root;
+        if other_root {
+            self.quota.check(&root, msg.size, 1)?;
+        }
+        // The unique part of the name stays: it is unique across folders,
+        // so the destination's UID and keyword records key on it as well.
+        let n = MaildirName::parse(file);
+        let base = n.base.clone();
+        let name = n.cur_name(msg.flags.system_bits());
+        let cur_path = self.cur().join(&name);
+        match fs::rename(&from.path, &cur_path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                return Err(MailboxError::NoSuchMessage(msg.uid));
+            }
+            Err(e) => return Err(MailboxError::io(&from.path, e)),
+        }
+        // Back where it came from, when the move cannot be completed.
+        let undo = |e: MailboxError| {
+            let _ = fs::rename(&cur_path, &from.path);
+            e
+        };
+        let cur = self.cur();
+        sync_dir(&cur).map_err(|e| undo(MailboxError::io(&cur, e)))?;
+        if let Some(src_dir) = from.path.parent() {
+            // The source entry's removal is durable too (the source's own
+            // next scan would otherwise be the only witness).
+            let _ = sync_dir(src_dir);
+        }
+        self.record_keywords(&base, &msg.flags).map_err(undo)?;
+        let size = MaildirName::parse(&name).size.unwrap_or(msg.size);
+        let new = self
+            .assign_appended(&name, &base, size, &msg.flags)
+            .map_err(undo)?;
+        if other_root {
+            self.quota.record(&root, msg.size as i64, 1);
+        }
+        Ok(Some(Appended::Msg(new)))
+    }
+
+    fn forget_moved(&mut self, msg: &Msg, to: &Movable) -> Result<()> {
+        let root = super::store::maildir_root_of(&self.dir);
+        if root != to.quota_root {
+            self.quota.record(&root, -(msg.size as i64), -1);
+        }
+        self.forget_entry(msg);
+        Ok(())
     }
 
     fn cache_is_current(&self) -> bool {

@@ -940,6 +940,38 @@ impl Session {
         rights_on(store, &user.principal, loc)
     }
 
+    /// Whether `loc` belongs to another user who does not let this user
+    /// look it up (no `l`; `rights` as from [`Session::rights`]). Such a
+    /// mailbox must be answered for exactly as one that does not exist
+    /// (RFC 4314 §4, §6).
+    fn hidden(&self, loc: &Location, rights: Option<Rights>) -> bool {
+        let me = self.user.as_ref().map(|u| u.name.as_str());
+        me != Some(loc.owner.as_str()) && !rights.is_some_and(|r| r.contains(Right::Lookup))
+    }
+
+    /// The answer for an APPEND, COPY or MOVE destination that does not
+    /// exist, or is hidden: `TRYCREATE` where this user could create it
+    /// (RFC 3501 §6.3.11), else `NONEXISTENT`, as for an unknown user's
+    /// `#shared.` name, so neither tells whether another user's mailbox
+    /// exists.
+    fn missing_destination(&self, store: &MaildirStore, loc: &Location) -> Fail {
+        let mine = self.user.as_ref().is_some_and(|u| u.name == loc.owner);
+        let creatable = mine
+            || nearest_existing_parent(store, &loc.name).is_some_and(|p| {
+                let parent = Location {
+                    owner: loc.owner.clone(),
+                    name: p,
+                };
+                self.rights(store, &parent)
+                    .is_some_and(|r| r.contains(Right::Lookup) && r.contains(Right::CreateMailbox))
+            });
+        if creatable {
+            no_code(Code::TryCreate, "no such mailbox")
+        } else {
+            no_code(Code::NonExistent, "no such mailbox")
+        }
+    }
+
     /// Opens a mailbox, keeping the handle for later commands.
     fn open_mailbox(
         &mut self,
@@ -1114,7 +1146,10 @@ impl Session {
         }
         let wire = MailboxName::new(trimmed);
         let (loc, store) = self.locate(&wire)?;
-        if loc.name.is_inbox() || exists(&store, &loc.name) == Some(true) {
+        // RFC 4314 §4: another user's mailbox this user may not look up is
+        // answered for as if it did not exist (not ALREADYEXISTS).
+        let visible = !self.hidden(&loc, self.rights(&store, &loc));
+        if visible && (loc.name.is_inbox() || exists(&store, &loc.name) == Some(true)) {
             return Err(no_code(Code::AlreadyExists, "mailbox already exists"));
         }
         let parent = nearest_existing_parent(&store, &loc.name);
@@ -1124,7 +1159,10 @@ impl Session {
                     owner: loc.owner.clone(),
                     name: p.clone(),
                 };
-                self.rights(&store, &ploc)
+                // A hidden parent counts as absent, so the refusal does not
+                // tell that it exists.
+                let r = self.rights(&store, &ploc);
+                if self.hidden(&ploc, r) { None } else { r }
             }
             None => None,
         };
@@ -1154,11 +1192,24 @@ impl Session {
 
     fn rename(&mut self, from: MailboxName, to: MailboxName) -> CmdResult {
         let (floc, store) = self.locate(&from)?;
-        let (tloc, _) = self.locate(&to)?;
+        let from_rights = self.rights(&store, &floc);
+        // RFC 4314 §6: a hidden source fails as a missing one would, before
+        // anything else is said about it.
+        if self.hidden(&floc, from_rights) {
+            return Err(no_code(Code::NonExistent, "no such mailbox"));
+        }
+        // Any `#shared.` target is another user's, whether that user exists
+        // or not: the answer must not tell which.
+        let tloc = match self.locate(&to) {
+            Ok((tloc, _)) => tloc,
+            Err(_) if is_shared_name(&to) => {
+                return Err(no_code(Code::CannotDo, "cannot rename between users"));
+            }
+            Err(e) => return Err(e),
+        };
         if floc.owner != tloc.owner {
             return Err(no_code(Code::CannotDo, "cannot rename between users"));
         }
-        let from_rights = self.rights(&store, &floc);
         let parent = nearest_existing_parent(&store, &tloc.name);
         let parent_rights = parent.and_then(|p| {
             self.rights(
@@ -1185,7 +1236,22 @@ impl Session {
     }
 
     fn subscribe(&mut self, wire: MailboxName, on: bool) -> CmdResult {
-        let (loc, store) = self.locate(&wire)?;
+        let (loc, store) = match self.locate(&wire) {
+            Ok(found) => found,
+            // A `#shared.` name of no user: UNSUBSCRIBE succeeds as it does
+            // for another user's missing folder, so the answer does not
+            // tell whether the user exists (and a subscription left by a
+            // deleted user can be removed).
+            Err(_) if !on && self.user.is_some() && is_shared_name(&wire) => {
+                let user = self.user_ref()?;
+                let mut subs = shared_subscriptions(&user.store);
+                subs.retain(|s| s != wire.as_str());
+                set_shared_subscriptions(&user.store, &subs)
+                    .map_err(|_| no_code(Code::ServerBug, "cannot save subscriptions"))?;
+                return ok("UNSUBSCRIBE completed");
+            }
+            Err(e) => return Err(e),
+        };
         let user = self.user_ref()?;
         if loc.owner != user.name {
             // Another user's folder: kept in a file of our own, since the
@@ -1461,8 +1527,8 @@ impl Session {
         }
         let (loc, store) = self.locate(&wire)?;
         let rights = self.rights(&store, &loc);
-        if rights.is_none() {
-            return Err(no_code(Code::TryCreate, "no such mailbox"));
+        if destination_missing(&Operation::Append, rights) {
+            return Err(self.missing_destination(&store, &loc));
         }
         self.authorize(Operation::Append, |_| rights)?;
         let rights = rights.unwrap_or(Rights::EMPTY);
@@ -1630,8 +1696,8 @@ impl Session {
         if !uid && sel.view.out_of_range(set) {
             return Err(bad("message sequence number out of range"));
         }
-        if dest_rights.is_none() {
-            return Err(no_code(Code::TryCreate, "no such mailbox"));
+        if destination_missing(&Operation::Copy, dest_rights) {
+            return Err(self.missing_destination(&store, &loc));
         }
         let src_rights = sel.rights;
         let op = if is_move {
@@ -1802,9 +1868,13 @@ impl Session {
     }
 
     fn set_quota(&mut self, root: &str, limits: Vec<postroom_types::QuotaLimit>) -> CmdResult {
-        let admin = self.user_ref()?.admin;
+        let user = self.user_ref()?;
+        let admin = user.admin;
+        // As in GETQUOTA: another user's root is unknown to a non-administrator,
+        // so the answer does not tell whether that user exists.
         let owner = self
             .quota_owner(root)
+            .filter(|o| admin || *o == user.name)
             .ok_or_else(|| no("no such quota root"))?;
         let mut qr = QuotaRoot::new(root);
         qr.set_limits(limits, admin).map_err(|e| match e {
@@ -2102,6 +2172,25 @@ fn could_match_shared(pattern: &str) -> bool {
         }
     }
     p.len() >= s.len()
+}
+
+/// Whether a wire name is in the `#shared` namespace of other users.
+fn is_shared_name(wire: &MailboxName) -> bool {
+    wire.as_str().starts_with(SHARED_PREFIX)
+}
+
+/// Whether the destination of `op` (APPEND, COPY) is to be answered for as
+/// missing: it does not exist, or the user's `rights` there fail the check
+/// in a way that must look like a missing mailbox (no `l`, RFC 4314 §6).
+/// A user with `i` but no `l` may still append.
+fn destination_missing(op: &Operation, rights: Option<Rights>) -> bool {
+    match rights {
+        None => true,
+        Some(r) => matches!(
+            policy::authorize(op, |_| Some(r)),
+            Verdict::NoSuchMailbox { .. }
+        ),
+    }
 }
 
 /// The nearest existing ancestor of `name` in `store` (RFC 4314 §4).
