@@ -21,10 +21,20 @@
 //!   `postroom-index` (envelopes come from the cache file).
 //! - `fetch/flags_envelope_warm`: the same on a handle that has the
 //!   envelopes in memory (a running server after the first FETCH).
+//! - `fetch/bodystructure_warm`: BODYSTRUCTURE of every message on a
+//!   handle opened with `postroom-index` (structures come from the cache
+//!   file, decoded on each use).
 //! - `search/text`: SEARCH TEXT for a word in one message, over all.
 //!
+//! With `POSTROOM_BENCH_CPU` set (to `1`, or to a part of the names to
+//! run), no criterion run: the process CPU time (user + system, all
+//! threads, from `/proc/self/stat`) of each operation above is printed
+//! instead, a measure that other load on the machine disturbs far less
+//! than wall time.
+//!
 //! The resident memory the index of an open mailbox takes (messages,
-//! envelopes and sort key records, from `VmRSS` deltas) is printed.
+//! envelopes, sort key records and BODYSTRUCTUREs, from `VmRSS` deltas)
+//! is printed.
 
 #![allow(missing_docs)] // criterion_group! generates an undocumented function
 
@@ -242,6 +252,7 @@ fn rss_child(root: &Path) {
     for m in mb.messages() {
         mb.envelope(m.uid).unwrap();
         mb.sort_key(m.uid).unwrap();
+        mb.body_structure(m.uid).unwrap();
     }
     let after = vm_rss_kib();
     println!(
@@ -254,9 +265,117 @@ fn rss_child(root: &Path) {
     std::process::exit(0);
 }
 
+/// CPU time of this process so far (all threads, Linux), zero elsewhere.
+fn cpu_time() -> Duration {
+    let Ok(stat) = fs::read_to_string("/proc/self/stat") else {
+        return Duration::ZERO;
+    };
+    // Fields after the command name (which ends with the last ')'):
+    // utime and stime are the 12th and 13th, in clock ticks (100 Hz).
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let f: Vec<u64> = rest
+        .split_whitespace()
+        .skip(11)
+        .take(2)
+        .filter_map(|v| v.parse().ok())
+        .collect();
+    Duration::from_millis(f.iter().sum::<u64>() * 10)
+}
+
+/// Prints the CPU time per run of `op` (run `runs` times; `prep` and the
+/// drop of what `op` returns are not counted).
+fn cpu_report<T>(name: &str, runs: u32, mut prep: impl FnMut(), mut op: impl FnMut() -> T) {
+    let only = std::env::var("POSTROOM_BENCH_CPU").unwrap_or_default();
+    if only != "1" && !name.contains(only.as_str()) {
+        return;
+    }
+    let mut total = Duration::ZERO;
+    let mut wall_total = Duration::ZERO;
+    for _ in 0..runs {
+        prep();
+        let (c0, w0) = (cpu_time(), Instant::now());
+        let out = op();
+        total += cpu_time() - c0;
+        wall_total += w0.elapsed();
+        drop(out);
+    }
+    println!(
+        "{name}: {:.1} ms CPU per run, {:.1} ms wall per run ({runs} runs)",
+        total.as_secs_f64() * 1000.0 / f64::from(runs),
+        wall_total.as_secs_f64() * 1000.0 / f64::from(runs)
+    );
+}
+
+fn cpu_mode(root: &Path, count: usize) {
+    let index = root.join("postroom-index");
+    let open = || {
+        let store = MaildirStore::new(root).unwrap();
+        let mb = store.open(&MailboxName::inbox()).unwrap();
+        assert_eq!(mb.len(), count);
+        mb
+    };
+    cpu_report(
+        "open/cold",
+        3,
+        || {
+            let _ = fs::remove_file(&index);
+        },
+        open,
+    );
+    {
+        let mb = open();
+        flags_envelopes(&mb);
+        for m in mb.messages() {
+            mb.sort_key(m.uid).unwrap();
+            mb.body_structure(m.uid).unwrap();
+        }
+    }
+    // Twice: the first open after the cache was written may still see
+    // unsettled stamps and scan once more (then rewrites the cache).
+    drop(open());
+    cpu_report("open/warm", 20, || {}, open);
+    cpu_report(
+        "fetch/flags_envelope_restart",
+        5,
+        || {},
+        || {
+            let mb = open();
+            flags_envelopes(&mb);
+            mb
+        },
+    );
+    let mb = open();
+    cpu_report(
+        "fetch/flags_envelope_warm",
+        10,
+        || {},
+        || flags_envelopes(&mb),
+    );
+    let session = Session::open(Arc::clone(&mb), true).unwrap();
+    cpu_report(
+        "search/text",
+        3,
+        || {},
+        || {
+            let r = session
+                .search(None, &SearchKey::Text("xylophonist".into()))
+                .unwrap();
+            assert_eq!(r.len(), 1);
+        },
+    );
+}
+
 fn benches(c: &mut Criterion) {
     if let Some(root) = std::env::var_os("POSTROOM_BENCH_RSS_CHILD") {
         rss_child(Path::new(&root));
+    }
+    if std::env::var_os("POSTROOM_BENCH_CPU").is_some() {
+        let count: usize = std::env::var("POSTROOM_BENCH_MESSAGES")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(10_000);
+        cpu_mode(&bench_root(count), count);
+        return;
     }
     let count: usize = std::env::var("POSTROOM_BENCH_MESSAGES")
         .ok()
@@ -302,13 +421,14 @@ fn benches(c: &mut Criterion) {
             open,
         )
     });
-    // Build the cache file once: a full FETCH ENVELOPE and sort keys, then
-    // the handle is dropped (which writes it).
+    // Build the cache file once: a full FETCH ENVELOPE, BODYSTRUCTURE and
+    // sort keys, then the handle is dropped (which writes it).
     {
         let mb = open();
         flags_envelopes(&mb);
         for m in mb.messages() {
             mb.sort_key(m.uid).unwrap();
+            mb.body_structure(m.uid).unwrap();
         }
     }
     g.bench_function("warm", |b| timed(b, || {}, open));
@@ -350,6 +470,18 @@ fn benches(c: &mut Criterion) {
     let mb = store.open(&MailboxName::inbox()).unwrap();
     let session = Session::open(Arc::clone(&mb), true).unwrap();
     g.bench_function("flags_envelope_warm", |b| b.iter(|| flags_envelopes(&mb)));
+    g.bench_function("bodystructure_warm", |b| {
+        b.iter(|| {
+            let mut n = 0;
+            for m in mb.messages() {
+                n += usize::from(matches!(
+                    *mb.body_structure(m.uid).unwrap(),
+                    postroom::types::BodyStructure::Multipart { .. }
+                ));
+            }
+            n
+        })
+    });
     g.finish();
 
     let mut g = c.benchmark_group("search");

@@ -7,17 +7,18 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use postroom_sort::{KeyRecord, RawMessage};
-use postroom_types::{InternalDate, MailboxName, Uid, UidValidity};
+use postroom_types::{BodyStructure, InternalDate, MailboxName, Uid, UidValidity};
 
 use crate::error::{MailboxError, Result};
 use crate::flags::{FlagSet, StoreMode};
-use crate::maildir::index::{IndexRecord, decode_envelope, encode_envelope};
+use crate::maildir::codec::{decode_envelope, decode_structure, encode_envelope, encode_structure};
+use crate::maildir::index::{DERIVED_KINDS, ENVELOPE, RecordRef, SORT_KEY, STRUCTURE, Spans};
 use crate::message::{Message, crlf_size};
 
 /// Parsed messages kept per mailbox (most recently used).
 const PARSED_KEPT: usize = 32;
-/// Decoded envelopes kept per mailbox (the rest stay encoded).
-const DECODED_KEPT: usize = 4096;
+/// Slots of the decoded-ENVELOPE cache (direct-mapped by UID).
+const DECODED_SLOTS: usize = 1024;
 
 type Derived = HashMap<(u32, TypeId), Arc<dyn Any + Send + Sync>>;
 
@@ -25,34 +26,77 @@ type Derived = HashMap<(u32, TypeId), Arc<dyn Any + Send + Sync>>;
 struct Caches {
     parsed: VecDeque<(u32, Arc<Message>)>,
     derived: Derived,
-    /// ENVELOPEs by UID, encoded (compact; decoded on use), persisted
-    /// with the backend's cache.
-    envelopes: HashMap<u32, Box<[u8]>>,
-    /// Recently decoded ENVELOPEs, so repeated use shares one value
-    /// (bounded by [`DECODED_KEPT`]).
-    decoded: HashMap<u32, Arc<postroom_types::Envelope>>,
-    /// `postroom-sort` key records by UID, encoded, persisted likewise.
-    sort_keys: HashMap<u32, Box<[u8]>>,
+    /// Derived values (ENVELOPE, sort key record, BODYSTRUCTURE; encoded,
+    /// decoded on use) loaded from the backend's persisted cache, all in
+    /// one buffer: no allocation per message.
+    loaded: Vec<u8>,
+    /// Where each message's values are in `loaded`, sorted by UID.
+    loaded_spans: Vec<(u32, Spans)>,
+    /// Derived values computed by this process, by kind, then UID
+    /// (encoded); they take precedence over `loaded`.
+    computed: [HashMap<u32, Box<[u8]>>; DERIVED_KINDS],
+    /// Recently decoded ENVELOPEs, so repeated use shares one value: slot
+    /// `uid % DECODED_SLOTS` (no hashing, no sweeping; a FETCH 1:* just
+    /// replaces slot after slot).
+    decoded: Vec<Option<(u32, Arc<postroom_types::Envelope>)>>,
     /// Something worth persisting changed since the cache was last saved.
     dirty: bool,
 }
 
 impl Caches {
-    fn keep_decoded(&mut self, uid: u32, env: &Arc<postroom_types::Envelope>) {
-        if self.decoded.len() >= DECODED_KEPT {
-            self.decoded.clear();
+    /// The encoded derived value `kind` of `uid`, if known.
+    fn get(&self, uid: u32, kind: usize) -> Option<&[u8]> {
+        if let Some(b) = self.computed[kind].get(&uid) {
+            return Some(b);
         }
-        self.decoded.insert(uid, Arc::clone(env));
+        let i = self
+            .loaded_spans
+            .binary_search_by_key(&uid, |(u, _)| *u)
+            .ok()?;
+        self.loaded_spans[i].1.get(&self.loaded, kind)
+    }
+
+    fn put(&mut self, uid: u32, kind: usize, bytes: Vec<u8>) {
+        self.computed[kind].insert(uid, bytes.into_boxed_slice());
+        self.dirty = true;
+    }
+
+    fn decoded(&self, uid: u32) -> Option<Arc<postroom_types::Envelope>> {
+        match self.decoded.get(uid as usize % DECODED_SLOTS)? {
+            Some((u, e)) if *u == uid => Some(Arc::clone(e)),
+            _ => None,
+        }
+    }
+
+    fn keep_decoded(&mut self, uid: u32, env: &Arc<postroom_types::Envelope>) {
+        if self.decoded.is_empty() {
+            self.decoded.resize(DECODED_SLOTS, None);
+        }
+        self.decoded[uid as usize % DECODED_SLOTS] = Some((uid, Arc::clone(env)));
+    }
+
+    fn forget(&mut self, uid: u32) {
+        if let Some(slot) = self.decoded.get_mut(uid as usize % DECODED_SLOTS) {
+            if slot.as_ref().is_some_and(|(u, _)| *u == uid) {
+                *slot = None;
+            }
+        }
+        for m in &mut self.computed {
+            m.remove(&uid);
+        }
+        if let Ok(i) = self.loaded_spans.binary_search_by_key(&uid, |(u, _)| *u) {
+            self.loaded_spans[i].1 = Spans::EMPTY;
+        }
     }
 }
 
-/// Derived data a backend found in its persisted cache for one message.
+/// Derived data a backend found in its persisted cache.
 #[derive(Debug)]
 pub(crate) struct CachedDerived {
-    pub(crate) uid: u32,
-    pub(crate) vsize: Option<u64>,
-    pub(crate) envelope: Option<Box<[u8]>>,
-    pub(crate) sort_key: Option<Box<[u8]>>,
+    /// The encoded values, one after the other.
+    pub(crate) derived: Vec<u8>,
+    /// UID (ascending), RFC822.SIZE and where the values are in `derived`.
+    pub(crate) entries: Vec<(u32, Option<u64>, Spans)>,
 }
 
 /// One message as the mailbox knows it.
@@ -104,8 +148,9 @@ pub(crate) enum Appended {
 /// held, so a backend sees one call at a time from this process.
 pub(crate) trait FolderBackend: Send {
     /// Reads the folder. `None` when nothing changed since the last scan
-    /// (only when `force` is false).
-    fn scan(&mut self, force: bool) -> Result<Option<ScanResult>>;
+    /// (only when `force` is false). `known` are the messages the mailbox
+    /// holds (their keys, dates and sizes need not be read again).
+    fn scan(&mut self, force: bool, known: &[Msg]) -> Result<Option<ScanResult>>;
     /// Stores a new message and gives it the next UID (persisted before
     /// this returns).
     fn append(
@@ -146,8 +191,8 @@ pub(crate) trait FolderBackend: Send {
     }
     /// Derived data from the backend's persisted cache that is valid for
     /// `msgs` (called once, after the first scan).
-    fn take_cached(&mut self, _msgs: &[Msg]) -> Vec<CachedDerived> {
-        Vec::new()
+    fn take_cached(&mut self, _msgs: &[Msg]) -> Option<CachedDerived> {
+        None
     }
     /// Whether the persisted cache already describes the folder as opened
     /// (no need to write it again).
@@ -159,7 +204,7 @@ pub(crate) trait FolderBackend: Send {
         &mut self,
         _uid_validity: u32,
         _uid_next: u32,
-        _records: Vec<IndexRecord>,
+        _records: &[RecordRef<'_>],
     ) -> Result<()> {
         Ok(())
     }
@@ -254,7 +299,7 @@ impl Mailbox {
         poll_interval: Duration,
     ) -> Result<Arc<Mailbox>> {
         let scan = backend
-            .scan(true)?
+            .scan(true, &[])?
             .ok_or_else(|| MailboxError::NotFound(name.as_str().to_owned()))?;
         let mut inner = Inner {
             backend,
@@ -269,29 +314,29 @@ impl Mailbox {
         let mut caches = Caches::default();
         let cached = inner.backend.take_cached(&inner.msgs);
         // Write the cache back at the next save unless it covered every
-        // message with everything derived.
-        caches.dirty = cached.len() != inner.msgs.len() || !inner.backend.cache_is_current();
-        let mut cached = cached.into_iter().peekable();
-        for m in &mut inner.msgs {
-            while cached.peek().is_some_and(|c| c.uid < m.uid) {
-                cached.next();
-            }
-            let Some(c) = cached.next_if(|c| c.uid == m.uid) else {
-                continue;
-            };
-            m.vsize = m.vsize.or(c.vsize);
-            match c.envelope {
-                Some(e) => {
-                    caches.envelopes.insert(c.uid, e);
+        // message with its ENVELOPE and sort key (BODYSTRUCTUREs are
+        // written when one is built).
+        caches.dirty = cached
+            .as_ref()
+            .is_none_or(|c| c.entries.len() != inner.msgs.len())
+            || !inner.backend.cache_is_current();
+        if let Some(cached) = cached {
+            let mut entries = cached.entries.iter().peekable();
+            caches.loaded_spans.reserve_exact(cached.entries.len());
+            for m in &mut inner.msgs {
+                while entries.peek().is_some_and(|c| c.0 < m.uid) {
+                    entries.next();
                 }
-                None => caches.dirty = true,
-            }
-            match c.sort_key {
-                Some(k) => {
-                    caches.sort_keys.insert(c.uid, k);
+                let Some(&(uid, vsize, spans)) = entries.next_if(|c| c.0 == m.uid) else {
+                    continue;
+                };
+                m.vsize = m.vsize.or(vsize);
+                if spans.lens[ENVELOPE] == Spans::NONE || spans.lens[SORT_KEY] == Spans::NONE {
+                    caches.dirty = true;
                 }
-                None => caches.dirty = true,
+                caches.loaded_spans.push((uid, spans));
             }
+            caches.loaded = cached.derived;
         }
         Ok(Arc::new(Mailbox {
             name: Mutex::new(name),
@@ -697,10 +742,10 @@ impl Mailbox {
     pub fn envelope(&self, uid: Uid) -> Result<Arc<postroom_types::Envelope>> {
         {
             let mut c = self.caches();
-            if let Some(e) = c.decoded.get(&uid.get()) {
-                return Ok(Arc::clone(e));
+            if let Some(e) = c.decoded(uid.get()) {
+                return Ok(e);
             }
-            if let Some(e) = c.envelopes.get(&uid.get()).and_then(|b| decode_envelope(b)) {
+            if let Some(e) = c.get(uid.get(), ENVELOPE).and_then(decode_envelope) {
                 let e = Arc::new(e);
                 c.keep_decoded(uid.get(), &e);
                 return Ok(e);
@@ -708,14 +753,35 @@ impl Mailbox {
         }
         let header = self.header(uid)?;
         let env = Arc::new(Message::parse(&header).envelope());
-        let bytes = encode_envelope(&env).into_boxed_slice();
+        let bytes = encode_envelope(&env);
         let mut c = self.caches();
         if self.lock().find(uid.get()).is_some() {
-            c.envelopes.insert(uid.get(), bytes);
+            c.put(uid.get(), ENVELOPE, bytes);
             c.keep_decoded(uid.get(), &env);
-            c.dirty = true;
         }
         Ok(env)
+    }
+
+    /// BODYSTRUCTURE of a message (RFC 3501 §7.4.2, with extension data;
+    /// BODY is [`BodyStructure::without_extensions`] of it), built from the
+    /// parsed message once, then kept in memory (compactly encoded) and in
+    /// the persisted cache, so a FETCH of it after a restart reads no
+    /// message file.
+    pub fn body_structure(&self, uid: Uid) -> Result<Arc<BodyStructure>> {
+        let cached = self
+            .caches()
+            .get(uid.get(), STRUCTURE)
+            .and_then(decode_structure);
+        if let Some(s) = cached {
+            return Ok(Arc::new(s));
+        }
+        let structure = Arc::new(self.content(uid)?.body_structure(true));
+        let bytes = encode_structure(&structure);
+        let mut c = self.caches();
+        if self.lock().find(uid.get()).is_some() {
+            c.put(uid.get(), STRUCTURE, bytes);
+        }
+        Ok(structure)
     }
 
     /// The `postroom-sort` key record of a message (RFC 5256 SORT and
@@ -725,8 +791,7 @@ impl Mailbox {
     pub fn sort_key(&self, uid: Uid) -> Result<Arc<KeyRecord>> {
         let cached = self
             .caches()
-            .sort_keys
-            .get(&uid.get())
+            .get(uid.get(), SORT_KEY)
             .and_then(|b| KeyRecord::decode(b).ok());
         if let Some(k) = cached {
             return Ok(Arc::new(k));
@@ -760,11 +825,10 @@ impl Mailbox {
             in_reply_to: get("in-reply-to"),
             references: get("references"),
         }));
-        let bytes = key.encode().into_boxed_slice();
+        let bytes = key.encode();
         let mut c = self.caches();
         if self.lock().find(uid.get()).is_some() {
-            c.sort_keys.insert(uid.get(), bytes);
-            c.dirty = true;
+            c.put(uid.get(), SORT_KEY, bytes);
         }
         Ok(key)
     }
@@ -780,7 +844,8 @@ impl Mailbox {
 
     /// Writes the persisted cache (Maildir: `postroom-index`) when
     /// something in it changed: per message UID, file name, size, internal
-    /// date, RFC822.SIZE, ENVELOPE and sort key record, so a restart needs
+    /// date, RFC822.SIZE, ENVELOPE, sort key record and BODYSTRUCTURE, so
+    /// a restart needs
     /// neither to stat nor to read the messages. Done automatically when
     /// the last handle is dropped; a server may call it at other times
     /// (e.g. after a large FETCH). The cache is never authoritative: a
@@ -795,21 +860,27 @@ impl Mailbox {
     }
 
     fn save_locked(c: &mut Caches, inner: &mut Inner) -> Result<()> {
-        let records = inner
-            .msgs
+        let Inner {
+            backend,
+            msgs,
+            uid_validity,
+            uid_next,
+            ..
+        } = inner;
+        let cache: &Caches = c;
+        let records: Vec<RecordRef<'_>> = msgs
             .iter()
-            .map(|m| IndexRecord {
+            .map(|m| RecordRef {
                 uid: m.uid,
-                name: m.key.clone(),
+                name: &m.key,
                 size: m.size,
                 mtime: (m.date.0.timestamp(), m.date.0.timestamp_subsec_nanos()),
                 vsize: m.vsize,
-                envelope: c.envelopes.get(&m.uid).cloned(),
-                sort_key: c.sort_keys.get(&m.uid).cloned(),
+                derived: std::array::from_fn(|k| cache.get(m.uid, k)),
             })
             .collect();
-        let (uid_validity, uid_next) = (inner.uid_validity, inner.uid_next);
-        inner.backend.save_cache(uid_validity, uid_next, records)?;
+        backend.save_cache(*uid_validity, *uid_next, &records)?;
+        drop(records);
         c.dirty = false;
         Ok(())
     }
@@ -849,9 +920,7 @@ impl Mailbox {
         c.parsed.retain(|(u, _)| !uids.contains(u));
         c.derived.retain(|(u, _), _| !uids.contains(u));
         for u in uids {
-            c.decoded.remove(u);
-            c.envelopes.remove(u);
-            c.sort_keys.remove(u);
+            c.forget(*u);
         }
         c.dirty |= !uids.is_empty();
     }
@@ -895,14 +964,24 @@ impl Mailbox {
     pub fn rescan(&self) -> Result<()> {
         let mut inner = self.lock();
         inner.last_scan = Instant::now();
-        let scan = inner.backend.scan(false)?;
+        let Inner { backend, msgs, .. } = &mut *inner;
+        let scan = backend.scan(false, msgs)?;
+        let before = inner.uid_validity;
         let changed = match scan {
             Some(scan) => inner.merge(scan),
             None => false,
         };
+        let new_uid_space = inner.uid_validity != before;
         drop(inner);
         if changed {
-            self.caches().dirty = true;
+            let mut c = self.caches();
+            if new_uid_space {
+                // UIDs of the new space name other messages: nothing
+                // derived under the old ones may be served for them.
+                *c = Caches::default();
+            }
+            c.dirty = true;
+            drop(c);
             self.changed.notify_all();
         }
         Ok(())
@@ -1142,8 +1221,10 @@ impl Inner {
             changed = true;
             self.version += 1;
         }
-        let present: BTreeSet<u32> = out.iter().map(|m| m.uid).collect();
-        self.recent_unclaimed.retain(|u| present.contains(u));
+        if !self.recent_unclaimed.is_empty() {
+            let present: BTreeSet<u32> = out.iter().map(|m| m.uid).collect();
+            self.recent_unclaimed.retain(|u| present.contains(u));
+        }
         self.msgs = out;
         self.uid_next = self.uid_next.max(scan.uid_next);
         changed

@@ -209,7 +209,7 @@ pub(crate) struct MemoryFolder {
 }
 
 impl FolderBackend for MemoryFolder {
-    fn scan(&mut self, _force: bool) -> Result<Option<ScanResult>> {
+    fn scan(&mut self, _force: bool, _known: &[Msg]) -> Result<Option<ScanResult>> {
         if self.scanned {
             return Ok(None);
         }

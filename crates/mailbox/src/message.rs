@@ -20,33 +20,35 @@ const MAX_BOUNDARY: usize = 200;
 
 /// RFC822.SIZE of stored bytes: every bare LF counts as CRLF.
 pub fn crlf_size(raw: &[u8]) -> u64 {
-    let mut n = raw.len() as u64;
-    let mut prev = 0u8;
-    for &b in raw {
-        if b == b'\n' && prev != b'\r' {
-            n += 1;
-        }
-        prev = b;
-    }
-    n
+    // Line ends found with memchr (SIMD), not byte by byte: this runs over
+    // every message a SEARCH or cold FETCH reads.
+    let bare = memchr::memchr_iter(b'\n', raw)
+        .filter(|&i| i == 0 || raw[i - 1] != b'\r')
+        .count();
+    raw.len() as u64 + bare as u64
 }
 
 /// The message with CRLF line ends (bare LFs become CRLF; everything else
 /// is kept byte for byte).
 pub fn to_crlf(raw: &[u8]) -> Cow<'_, [u8]> {
-    if crlf_size(raw) == raw.len() as u64 {
-        return Cow::Borrowed(raw);
-    }
-    let mut out = Vec::with_capacity(raw.len() + raw.len() / 32);
-    let mut prev = 0u8;
-    for &b in raw {
-        if b == b'\n' && prev != b'\r' {
+    // One pass: nothing is copied until the first bare LF.
+    let mut out: Option<Vec<u8>> = None;
+    let mut from = 0;
+    for i in memchr::memchr_iter(b'\n', raw) {
+        if i == 0 || raw[i - 1] != b'\r' {
+            let out = out.get_or_insert_with(|| Vec::with_capacity(raw.len() + raw.len() / 32));
+            out.extend_from_slice(&raw[from..i]);
             out.push(b'\r');
+            from = i;
         }
-        out.push(b);
-        prev = b;
     }
-    Cow::Owned(out)
+    match out {
+        None => Cow::Borrowed(raw),
+        Some(mut out) => {
+            out.extend_from_slice(&raw[from..]);
+            Cow::Owned(out)
+        }
+    }
 }
 
 /// Length of the header of stored bytes, including the blank line that
@@ -815,27 +817,22 @@ fn count_lines(body: &[u8]) -> u32 {
 }
 
 pub(crate) fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    if needle.is_empty() || hay.len() < needle.len() {
-        return None;
-    }
-    let first = needle[0];
-    let mut i = 0;
-    while i + needle.len() <= hay.len() {
-        match hay[i..hay.len() - needle.len() + 1]
-            .iter()
-            .position(|&b| b == first)
-        {
-            Some(p) => {
-                i += p;
-                if &hay[i..i + needle.len()] == needle {
-                    return Some(i);
+    match needle {
+        [] => None,
+        // Line ends, the common case: no searcher to build per call.
+        &[a, b] => {
+            let mut i = 0;
+            while let Some(p) = memchr::memchr(a, &hay[i..]) {
+                let at = i + p;
+                if hay.get(at + 1) == Some(&b) {
+                    return Some(at);
                 }
-                i += 1;
+                i = at + 1;
             }
-            None => return None,
+            None
         }
+        _ => memchr::memmem::find(hay, needle),
     }
-    None
 }
 
 /// Header fields: (name, raw value including folding), in order.
@@ -991,6 +988,28 @@ mod tests {
     #[test]
     fn crlf_conversion() {
         assert_eq!(&*to_crlf(b"a\nb\r\nc\r"), b"a\r\nb\r\nc\r");
+        // Against the byte-by-byte definition, over every short mix of
+        // CR, LF and a letter.
+        for n in 0..7u32 {
+            for code in 0..3u32.pow(n) {
+                let raw: Vec<u8> = (0..n)
+                    .map(|i| [b'\r', b'\n', b'a'][(code / 3u32.pow(i) % 3) as usize])
+                    .collect();
+                let mut want = Vec::new();
+                for (i, &b) in raw.iter().enumerate() {
+                    if b == b'\n' && (i == 0 || raw[i - 1] != b'\r') {
+                        want.push(b'\r');
+                    }
+                    want.push(b);
+                }
+                assert_eq!(&*to_crlf(&raw), &want[..]);
+                assert_eq!(crlf_size(&raw), want.len() as u64);
+                for needle in [&b"\r\n"[..], b"\n\n", b"a\r\n", b"a"] {
+                    let naive = raw.windows(needle.len()).position(|w| w == needle);
+                    assert_eq!(find(&raw, needle), naive);
+                }
+            }
+        }
         assert_eq!(crlf_size(b"a\nb\r\n"), 6);
         assert!(matches!(to_crlf(b"a\r\n"), Cow::Borrowed(_)));
     }

@@ -7,8 +7,6 @@
 use chrono::{DateTime, NaiveDate};
 use postroom_types::{Flag, SearchKey, Uid};
 
-use memchr::memmem::Finder;
-
 use crate::error::{MailboxError, Result};
 use crate::message::{Message, decoded_headers, field_string, header_len, to_crlf};
 use crate::session::{MessageView, Session};
@@ -33,6 +31,9 @@ struct Ctx<'a> {
     /// Decoded header fields read from the header alone (the body is not
     /// read for header keys).
     headers: Option<Option<Vec<(String, String)>>>,
+    /// The stored bytes, when a quick check has read them already (the
+    /// message is then parsed from them, not read a second time).
+    raw: Option<std::sync::Arc<Vec<u8>>>,
 }
 
 impl Ctx<'_> {
@@ -50,7 +51,10 @@ impl Ctx<'_> {
 
     fn content(&mut self) -> Option<&Message> {
         if self.content.is_none() {
-            let parsed = self.session.mailbox().content(self.view.uid).ok();
+            let parsed = match self.raw.take() {
+                Some(raw) => Some(std::sync::Arc::new(Message::parse(&raw))),
+                None => self.session.mailbox().content(self.view.uid).ok(),
+            };
             self.content = Some(parsed);
         }
         self.content.as_ref().and_then(Option::as_deref)
@@ -136,7 +140,7 @@ impl Ctx<'_> {
 
     /// SEARCH TEXT / BODY without parsing the message where that gives
     /// the same answer: an ASCII needle without white space or controls,
-    /// searched with `memmem` in ASCII-lowercased bytes. Whenever the
+    /// matched ignoring ASCII case in the stored bytes (no copy). Whenever the
     /// bytes on disk might differ from the decoded text (a raw header hit,
     /// a multipart or encoded body, non-ASCII body bytes) this returns
     /// `None` and the caller decodes the message.
@@ -148,20 +152,25 @@ impl Ctx<'_> {
         {
             return None;
         }
-        let finder = Finder::new(needle.as_bytes());
-        let raw = self.session.mailbox().raw(self.view.uid).ok()?;
+        let raw = match &self.raw {
+            Some(raw) => std::sync::Arc::clone(raw),
+            None => {
+                let raw = self.session.mailbox().raw(self.view.uid).ok()?;
+                self.raw = Some(std::sync::Arc::clone(&raw));
+                raw
+            }
+        };
         let hl = header_len(&raw);
         let (header, body) = raw.split_at(hl);
-        let mut lower = Vec::with_capacity(raw.len());
-        if with_headers {
-            lower.extend(header.iter().map(u8::to_ascii_lowercase));
-            if finder.find(&lower).is_some() {
-                return None;
-            }
+        if with_headers && find_ascii_ci(header, needle.as_bytes()) {
+            return None;
         }
         let crlf = to_crlf(header);
         if with_headers && memchr::memmem::find(header, b"=?").is_some() {
-            let hit = decoded_headers(&crlf)
+            // The raw header did not match, and unfolding cannot make a
+            // needle without white space: only fields with encoded words
+            // (RFC 2047) can match once decoded.
+            let hit = decoded_headers(&fields_with_encoded_words(&crlf))
                 .iter()
                 .any(|(n, v)| contains_ci(n, needle) || contains_ci(v, needle));
             if hit {
@@ -184,9 +193,7 @@ impl Ctx<'_> {
         if !(plain_type && plain_charset && plain_cte && body.is_ascii()) {
             return None;
         }
-        lower.clear();
-        lower.extend(body.iter().map(u8::to_ascii_lowercase));
-        Some(finder.find(&lower).is_some())
+        Some(find_ascii_ci(body, needle.as_bytes()))
     }
 
     fn body_contains(&mut self, needle: &str) -> bool {
@@ -196,11 +203,10 @@ impl Ctx<'_> {
                 return found;
             }
         }
-        self.content().is_some_and(|m| {
-            m.body_texts()
-                .iter()
-                .any(|t| t.to_lowercase().contains(&needle))
-        })
+        // The same case-insensitive match as for header text (ASCII
+        // needles without lowercasing the whole text).
+        self.content()
+            .is_some_and(|m| m.body_texts().iter().any(|t| contains_ci(t, &needle)))
     }
 
     fn sent_date(&mut self) -> Option<NaiveDate> {
@@ -234,8 +240,30 @@ fn decode_value(name: &str, raw: &[u8]) -> String {
     }
 }
 
+/// The header fields (with their continuation lines) of a CRLF header
+/// that contain an encoded word (`=?`), in order.
+fn fields_with_encoded_words(hdr: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut i = 0;
+    while i < hdr.len() {
+        let end = memchr::memchr(b'\n', &hdr[i..]).map_or(hdr.len(), |p| i + p + 1);
+        // A field ends where the next line does not start with SP or HTAB.
+        if end >= hdr.len() || !matches!(hdr[end], b' ' | b'\t') {
+            let field = &hdr[start..end];
+            if memchr::memmem::find(field, b"=?").is_some() {
+                out.extend_from_slice(field);
+            }
+            start = end;
+        }
+        i = end;
+    }
+    out
+}
+
 /// Whether `hay` contains `needle_lower` (already lowercased) ignoring
-/// case. ASCII needles are matched without allocating; others compare
+/// case. ASCII needles are matched without allocating (candidates found
+/// with memchr on the first letter in both cases); others compare
 /// Unicode-lowercased text.
 fn contains_ci(hay: &str, needle_lower: &str) -> bool {
     let needle = needle_lower.as_bytes();
@@ -245,14 +273,22 @@ fn contains_ci(hay: &str, needle_lower: &str) -> bool {
     if !needle_lower.is_ascii() {
         return hay.to_lowercase().contains(needle_lower);
     }
-    let hay = hay.as_bytes();
+    find_ascii_ci(hay.as_bytes(), needle)
+}
+
+/// Whether `hay` contains `needle` (ASCII, lowercase) ignoring ASCII case:
+/// candidates are found with memchr on the needle's first letter in both
+/// cases, then compared.
+fn find_ascii_ci(hay: &[u8], needle: &[u8]) -> bool {
+    let Some(&first) = needle.first() else {
+        return true;
+    };
     if hay.len() < needle.len() {
         return false;
     }
-    let (lo, up) = (needle[0], needle[0].to_ascii_uppercase());
-    (0..=hay.len() - needle.len()).any(|i| {
-        (hay[i] == lo || hay[i] == up) && hay[i..i + needle.len()].eq_ignore_ascii_case(needle)
-    })
+    let last = hay.len() - needle.len();
+    memchr::memchr2_iter(first, first.to_ascii_uppercase(), &hay[..=last])
+        .any(|i| hay[i..i + needle.len()].eq_ignore_ascii_case(needle))
 }
 
 /// Messages below this count are searched on one thread.
@@ -295,6 +331,7 @@ pub(crate) fn run(session: &Session, key: &SearchKey) -> Result<Vec<(u32, Uid)>>
                 size: None,
                 content: None,
                 headers: None,
+                raw: None,
             };
             if eval(key, &mut ctx) {
                 out.push((ctx.view.seq, ctx.view.uid));
@@ -410,5 +447,21 @@ mod tests {
         assert!(contains_ci("GRÜSSE aus Köln", "köln"));
         assert!(contains_ci("Straße", "straße"));
         assert!(!contains_ci("Strasse", "straße"));
+        assert!(contains_ci("abcXYZ", "xyz"));
+        assert!(!contains_ci("abcXY", "xyz"));
+        assert!(contains_ci("xyz", "xyz"));
+        assert!(super::find_ascii_ci(b"a\xffXyLoPhOnIsT b", b"xylophonist"));
+        assert!(!super::find_ascii_ci(b"xylophonis", b"xylophonist"));
+        assert!(super::find_ascii_ci(b"", b""));
+    }
+
+    #[test]
+    fn encoded_word_fields() {
+        let hdr = b"Subject: =?utf-8?q?a?=\r\n b\r\nFrom: x\r\nTo: =?x?b?YQ==?=\r\n\r\n";
+        assert_eq!(
+            super::fields_with_encoded_words(hdr),
+            b"Subject: =?utf-8?q?a?=\r\n b\r\nTo: =?x?b?YQ==?=\r\n".to_vec()
+        );
+        assert!(super::fields_with_encoded_words(b"A: b\r\n").is_empty());
     }
 }

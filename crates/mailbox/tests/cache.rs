@@ -194,3 +194,114 @@ fn warm_open_uses_the_index_when_stamps_match() {
     assert_eq!(mb.len(), 3);
     assert_eq!(mb.uid_next().get(), 4);
 }
+
+const MULTIPART: &[u8] = b"Subject: parts\nFrom: a@example.org\nMIME-Version: 1.0\n\
+Content-Type: multipart/mixed; boundary=\"b\"\n\n--b\nContent-Type: text/plain; charset=utf-8\n\n\
+hello\n--b\nContent-Type: message/rfc822\n\nSubject: inner\n\ninner\n--b\n\
+Content-Type: application/pdf; name=\"r.pdf\"\nContent-Disposition: attachment; filename=\"r.pdf\"\n\
+Content-Transfer-Encoding: base64\n\nAAAA\n--b--\n";
+
+/// BODYSTRUCTURE is kept in `postroom-index` too: after a restart it is
+/// answered without reading the message files.
+#[test]
+fn body_structures_are_persisted() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    setup(root);
+    fs::write(root.join("cur/1700000002.M3P1.host:2,"), MULTIPART).unwrap();
+    let structures = |root: &Path| {
+        let store = MaildirStore::new(root).unwrap();
+        let mb = store.open(&MailboxName::inbox()).unwrap();
+        mb.messages()
+            .iter()
+            .map(|m| {
+                mb.envelope(m.uid).unwrap();
+                mb.sort_key(m.uid).unwrap();
+                (*mb.body_structure(m.uid).unwrap()).clone()
+            })
+            .collect::<Vec<_>>()
+    };
+    let first = structures(root);
+    assert_eq!(first.len(), 3);
+    let direct = postroom_mailbox::message::Message::parse(MULTIPART).body_structure(true);
+    assert_eq!(first[2], direct);
+    scribble(root);
+    assert_eq!(structures(root), first, "served from postroom-index");
+
+    // A damaged cache is not trusted: the files (now scribbled) are read.
+    let mut bad = fs::read(root.join(INDEX)).unwrap();
+    let last = bad.len() - 20;
+    bad[last] ^= 0x40;
+    fs::write(root.join(INDEX), &bad).unwrap();
+    let again = structures(root);
+    assert_ne!(again[2], first[2]);
+    let scribbled =
+        postroom_mailbox::message::Message::parse(b"Subject: scribbled\n\n").body_structure(true);
+    assert!(again.iter().all(|s| *s == scribbled));
+}
+
+/// After a warm open (messages from the index, no stat), a delivery by
+/// another process is picked up by a rescan, and the known messages keep
+/// their dates and sizes.
+#[test]
+fn rescan_after_a_warm_open_sees_deliveries() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    setup(root);
+    subjects(root);
+    backdate_folder(root);
+    subjects(root);
+    let store = MaildirStore::new(root).unwrap();
+    let mb = store.open(&MailboxName::inbox()).unwrap();
+    let before = mb.messages();
+    assert_eq!(before.len(), 2);
+    deliver(root, b"Subject: three\n\nnew\n").unwrap();
+    mb.rescan().unwrap();
+    let after = mb.messages();
+    assert_eq!(after.len(), 3);
+    assert_eq!(after[..2], before[..]);
+    assert_eq!(after[2].uid.get(), 3);
+    assert_eq!(
+        mb.envelope(after[2].uid).unwrap().subject.as_deref(),
+        Some(&b"three"[..])
+    );
+}
+
+/// A new UID space found by a rescan (the UID file lost and the files
+/// replaced while the mailbox is open): values derived under the old
+/// UIDs are not served for the messages that now carry them.
+#[test]
+fn a_new_uid_space_drops_derived_values() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    setup(root);
+    let store = MaildirStore::new(root).unwrap();
+    let mb = store.open(&MailboxName::inbox()).unwrap();
+    let one = Uid::new(1).unwrap();
+    assert_eq!(
+        mb.envelope(one).unwrap().subject.as_deref(),
+        Some(&b"one"[..])
+    );
+    mb.body_structure(one).unwrap();
+    for e in fs::read_dir(root.join("cur")).unwrap() {
+        fs::remove_file(e.unwrap().path()).unwrap();
+    }
+    fs::remove_file(root.join("courierimapuiddb")).unwrap();
+    fs::write(
+        root.join("cur/1700000005.M5P1.host:2,"),
+        b"Subject: other\nContent-Type: text/html\n\nx\n",
+    )
+    .unwrap();
+    mb.rescan().unwrap();
+    let msgs = mb.messages();
+    assert_eq!(msgs.len(), 1);
+    assert_eq!(
+        mb.envelope(msgs[0].uid).unwrap().subject.as_deref(),
+        Some(&b"other"[..])
+    );
+    let s = mb.body_structure(msgs[0].uid).unwrap();
+    let postroom_types::BodyStructure::Single { part, .. } = &*s else {
+        panic!("single part expected");
+    };
+    assert_eq!(part.media_subtype, "html");
+}

@@ -48,26 +48,17 @@ impl MaildirName {
                 vsize = v.parse::<u64>().ok();
             }
         }
-        let mut system = 0;
         let mut other_upper = Vec::new();
         let mut dovecot_letters = Vec::new();
-        let mut has_info = false;
-        if let Some(flags) = info.and_then(|i| i.strip_prefix("2,")) {
-            has_info = true;
-            // Dovecot may append `,<extra>` after the letters; only the
-            // letters before it are flags.
-            let letters = flags.split(',').next().unwrap_or("");
-            for b in letters.bytes() {
-                match b {
-                    b'D' => system |= DRAFT,
-                    b'F' => system |= FLAGGED,
-                    b'R' => system |= ANSWERED,
-                    b'S' => system |= SEEN,
-                    b'T' => system |= DELETED,
-                    b'A'..=b'Z' if !other_upper.contains(&b) => other_upper.push(b),
-                    b'a'..=b'z' if !dovecot_letters.contains(&b) => dovecot_letters.push(b),
-                    _ => {}
-                }
+        let letters = info.and_then(flag_letters);
+        let has_info = letters.is_some();
+        let system = system_bits(letters.unwrap_or(""));
+        for b in letters.unwrap_or("").bytes() {
+            match b {
+                b'D' | b'F' | b'R' | b'S' | b'T' => {}
+                b'A'..=b'Z' if !other_upper.contains(&b) => other_upper.push(b),
+                b'a'..=b'z' if !dovecot_letters.contains(&b) => dovecot_letters.push(b),
+                _ => {}
             }
         }
         MaildirName {
@@ -78,6 +69,18 @@ impl MaildirName {
             other_upper,
             dovecot_letters,
             has_info,
+        }
+    }
+
+    /// The base and the system flag bits of a name, as [`MaildirName::parse`]
+    /// finds them, without allocating (the warm open of a large folder).
+    pub(crate) fn base_and_flags(name: &str) -> (&str, u8) {
+        match name.rfind(':') {
+            Some(i) => (
+                &name[..i],
+                flag_letters(&name[i + 1..]).map_or(0, system_bits),
+            ),
+            None => (name, 0),
         }
     }
 
@@ -106,6 +109,27 @@ impl MaildirName {
         out.extend(letters.iter().map(|&b| b as char));
         out
     }
+}
+
+/// The flag letters of an info part: after `2,`, up to a `,` (Dovecot
+/// may append `,<extra>` after the letters).
+fn flag_letters(info: &str) -> Option<&str> {
+    let flags = info.strip_prefix("2,")?;
+    Some(flags.split(',').next().unwrap_or(""))
+}
+
+/// The system flag bits among flag letters.
+fn system_bits(letters: &str) -> u8 {
+    letters.bytes().fold(0, |bits, b| {
+        bits | match b {
+            b'D' => DRAFT,
+            b'F' => FLAGGED,
+            b'R' => ANSWERED,
+            b'S' => SEEN,
+            b'T' => DELETED,
+            _ => 0,
+        }
+    })
 }
 
 /// Whether a directory entry name can be a message (not hidden, not empty).
@@ -150,6 +174,26 @@ mod tests {
     fn dovecot_extra_after_letters() {
         let n = MaildirName::parse("b:2,S,extra");
         assert_eq!(n.system, SEEN);
+    }
+
+    #[test]
+    fn base_and_flags_agree_with_parse() {
+        for s in [
+            "1795634785.M866944P22988.vm,S=314,W=317:2,FRSab",
+            "123.abc.host",
+            "b:2,S,extra",
+            "b:2,TDP",
+            "b:1,S",
+            "",
+            ":2,",
+        ] {
+            let n = MaildirName::parse(s);
+            assert_eq!(
+                MaildirName::base_and_flags(s),
+                (n.base.as_str(), n.system),
+                "{s}"
+            );
+        }
     }
 
     #[test]

@@ -13,7 +13,7 @@ use postroom_types::{InternalDate, Keyword};
 
 use super::atomic::{sync_dir, unique_name, write_atomic};
 use super::filename::{MaildirName, is_message_name};
-use super::index::{FileStamp, INDEX_FILE, Index, IndexRecord};
+use super::index::{FileStamp, INDEX_FILE, Index, RecordRef};
 use super::keywords::{CourierKeywords, parse_dovecot_keywords};
 use super::lock::DotLock;
 use super::uiddb::UidDb;
@@ -54,7 +54,9 @@ pub(crate) struct MaildirFolder {
     /// to other messages survive.
     keyword_dirty: HashSet<String>,
     stamps: Option<[Stamp; 4]>,
-    /// File name → (internal date, size), so a rescan stats only new names.
+    /// File name → (internal date, size) of files the mailbox's messages
+    /// do not cover (the index's records at the first scan, appended
+    /// files), so a rescan stats only new names.
     stat_cache: HashMap<String, (InternalDate, u64)>,
     /// `postroom-index` as read at the first scan, until the mailbox has
     /// taken its derived data (`None` afterwards, or when absent/unusable).
@@ -93,7 +95,7 @@ impl MaildirFolder {
         let Ok(bytes) = fs::read(self.dir.join(INDEX_FILE)) else {
             return;
         };
-        self.index = Index::decode(&bytes);
+        self.index = Index::decode(bytes);
     }
 
     /// After the UID file is read: an index of another UID space is
@@ -122,49 +124,42 @@ impl MaildirFolder {
     /// The warm open: when the folder's stamps (cur/, new/, UID file,
     /// keyword directory) are those the index was written for, and old
     /// enough to be trusted, nothing changed on disk since, so the index
-    /// is the folder: no directory read, no UID file parse, no stat.
+    /// is the folder: no directory read, no UID file parse, no stat. The
+    /// record names move into the messages (no copy); the rest of the
+    /// index stays for [`FolderBackend::take_cached`].
     fn open_from_index(&mut self, current: &[Stamp; 4]) -> Option<ScanResult> {
-        let index = self.index.take()?;
+        let mut index = self.index.take()?;
         let usable = index.stamps.is_some_and(|st| st == file_stamps(current))
-            && settled(current, SystemTime::now());
-        if !usable {
+            && settled(current, SystemTime::now())
+            && index.records.iter().all(|r| index_date(r.mtime).is_some());
+        // Dovecot's keyword letters are imported by a full scan.
+        let dovecot_import = current[3].is_none() && self.dir.join(DOVECOT_KEYWORDS).exists();
+        if !usable || dovecot_import || self.load_keywords(&[]).is_err() {
             self.index = Some(index);
             return None;
         }
-        let names: Vec<(String, MaildirName)> = index
-            .records
-            .iter()
-            .map(|r| (r.name.clone(), MaildirName::parse(&r.name)))
-            .collect();
-        if self.load_keywords(&names).is_err() {
-            self.index = Some(index);
-            return None;
-        }
-        let mut messages = Vec::with_capacity(names.len());
-        self.stat_cache.reserve(names.len());
-        for (r, (f, n)) in index.records.iter().zip(names) {
-            let Some(date) = index_date(r.mtime) else {
-                self.index = Some(index);
-                return None;
-            };
-            self.stat_cache.insert(f.clone(), (date, r.size));
+        let mut messages = Vec::with_capacity(index.records.len());
+        for r in &mut index.records {
+            let (base, system) = MaildirName::base_and_flags(&r.name);
             let keywords = self
                 .keywords
                 .by_base
-                .get(&n.base)
+                .get(base)
                 .map(|k| {
                     k.iter()
                         .filter_map(|s| Keyword::new(s).ok())
                         .collect::<Vec<_>>()
                 })
                 .unwrap_or_default();
+            let vsize = r.vsize.or_else(|| MaildirName::parse(&r.name).vsize);
             messages.push(Msg {
                 uid: r.uid,
-                key: f,
-                flags: FlagSet::from_parts(n.system, keywords),
-                date,
+                // Checked above.
+                date: index_date(r.mtime).unwrap_or_else(|| unreachable!()),
+                key: std::mem::take(&mut r.name),
+                flags: FlagSet::from_parts(system, keywords),
                 size: r.size,
-                vsize: r.vsize.or(n.vsize),
+                vsize,
                 modseq: 0,
                 fresh: false,
             });
@@ -349,7 +344,7 @@ impl MaildirFolder {
 
     /// The full scan under the UID lock: assigns UIDs to unknown files and
     /// persists them before anyone can see them.
-    fn scan_locked(&mut self) -> Result<ScanResult> {
+    fn scan_locked(&mut self, known_msgs: &[Msg]) -> Result<ScanResult> {
         if !self.cur().is_dir() {
             return Err(MailboxError::NotFound(self.dir.display().to_string()));
         }
@@ -416,11 +411,16 @@ impl MaildirFolder {
             .collect();
         self.load_keywords(&names)?;
         self.apply_index_stats();
+        // What the mailbox already knows of a file name needs no stat.
+        let by_name: HashMap<&str, (InternalDate, u64)> = known_msgs
+            .iter()
+            .map(|m| (m.key.as_str(), (m.date, m.size)))
+            .collect();
         let cur = self.cur();
-        let mut live_cache = HashMap::with_capacity(with_uid.len());
         let mut messages = Vec::with_capacity(with_uid.len());
         for (uid, f, n, fresh) in with_uid {
-            let (date, size) = match self.stat_cache.get(&f) {
+            let known = by_name.get(f.as_str()).or_else(|| self.stat_cache.get(&f));
+            let (date, size) = match known {
                 Some(v) => *v,
                 None => match fs::metadata(cur.join(&f)) {
                     Ok(m) => (mtime_date(&m), n.size.unwrap_or(m.len())),
@@ -429,7 +429,6 @@ impl MaildirFolder {
                     Err(_) => continue,
                 },
             };
-            live_cache.insert(f.clone(), (date, size));
             let keywords = self
                 .keywords
                 .by_base
@@ -451,7 +450,8 @@ impl MaildirFolder {
                 fresh,
             });
         }
-        self.stat_cache = live_cache;
+        // The messages now carry these (the mailbox passes them back).
+        self.stat_cache = HashMap::new();
         Ok(ScanResult {
             uid_validity: self.db.uid_validity,
             uid_next: self.db.next_uid,
@@ -552,7 +552,7 @@ impl MaildirFolder {
 }
 
 impl FolderBackend for MaildirFolder {
-    fn scan(&mut self, force: bool) -> Result<Option<ScanResult>> {
+    fn scan(&mut self, force: bool, known: &[Msg]) -> Result<Option<ScanResult>> {
         let stamps = self.current_stamps();
         if !force && self.stamps.is_some() && self.stamps == Some(stamps) {
             return Ok(None);
@@ -563,7 +563,7 @@ impl FolderBackend for MaildirFolder {
                 return Ok(Some(result));
             }
         }
-        let result = self.scan_locked()?;
+        let result = self.scan_locked(known)?;
         self.stamps = settled(&stamps, SystemTime::now()).then_some(stamps);
         Ok(Some(result))
     }
@@ -799,13 +799,11 @@ impl FolderBackend for MaildirFolder {
         self.opened_from_index
     }
 
-    fn take_cached(&mut self, msgs: &[Msg]) -> Vec<CachedDerived> {
-        let Some(index) = self.index.take() else {
-            return Vec::new();
-        };
+    fn take_cached(&mut self, msgs: &[Msg]) -> Option<CachedDerived> {
+        let index = self.index.take()?;
         // Both lists are in UID order: walk them together.
         let mut records = index.records.into_iter().peekable();
-        let mut out = Vec::with_capacity(msgs.len());
+        let mut entries = Vec::with_capacity(msgs.len());
         for m in msgs {
             while records.peek().is_some_and(|r| r.uid < m.uid) {
                 records.next();
@@ -814,40 +812,34 @@ impl FolderBackend for MaildirFolder {
                 continue;
             };
             // The same UID must name the same file (base name), or the
-            // record belongs to another message.
-            if r.name != m.key
-                && MaildirName::parse(&r.name).base != MaildirName::parse(&m.key).base
+            // record belongs to another message. After a warm open the
+            // messages are the records (their names moved there).
+            if !self.opened_from_index
+                && r.name != m.key
+                && MaildirName::base_and_flags(&r.name).0 != MaildirName::base_and_flags(&m.key).0
             {
                 continue;
             }
-            out.push(CachedDerived {
-                uid: m.uid,
-                vsize: r.vsize,
-                envelope: r.envelope,
-                sort_key: r.sort_key,
-            });
+            entries.push((m.uid, r.vsize, r.spans));
         }
-        out
+        Some(CachedDerived {
+            derived: index.derived,
+            entries,
+        })
     }
 
     fn save_cache(
         &mut self,
         uid_validity: u32,
         uid_next: u32,
-        records: Vec<IndexRecord>,
+        records: &[RecordRef<'_>],
     ) -> Result<()> {
         let path = self.dir.join(INDEX_FILE);
         // The records describe the folder as of the last full scan only
         // when nothing moved since (our own changes move a stamp too).
         let current = self.current_stamps();
         let stamps = (self.stamps == Some(current)).then(|| file_stamps(&current));
-        let bytes = Index {
-            uid_validity,
-            uid_next,
-            stamps,
-            records,
-        }
-        .encode();
+        let bytes = Index::encode(uid_validity, uid_next, stamps, records);
         write_atomic(&path, &bytes).map_err(|e| MailboxError::io(&path, e))
     }
 

@@ -1,5 +1,6 @@
 //! The Maildir++ backend and its file formats.
 pub(crate) mod atomic;
+pub(crate) mod codec;
 pub(crate) mod filename;
 pub(crate) mod folder;
 pub(crate) mod index;
