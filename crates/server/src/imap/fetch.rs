@@ -98,12 +98,12 @@ impl Session {
         });
         let may_set_seen =
             sets_seen && !sel.view.is_read_only() && policy::fetch_may_set_seen(sel.rights);
+        // BODY and BODYSTRUCTURE come from the mailbox's cache (memory and
+        // its index file), not from the message file.
         let needs_raw = attrs.iter().any(|a| {
             matches!(
                 a,
-                FetchAttribute::Body
-                    | FetchAttribute::BodyStructure
-                    | FetchAttribute::Rfc822
+                FetchAttribute::Rfc822
                     | FetchAttribute::Rfc822Header
                     | FetchAttribute::Rfc822Text
                     | FetchAttribute::BodySection { .. }
@@ -204,13 +204,13 @@ impl Session {
                         Err(_) => return Ok(None),
                     }
                 }
-                FetchAttribute::Body => match &parsed {
-                    Some(m) => FetchItem::Body(Box::new(m.body_structure(false))),
-                    None => continue,
+                FetchAttribute::Body => match sel.view.mailbox().body_structure(u) {
+                    Ok(s) => FetchItem::Body(Box::new(s.without_extensions())),
+                    Err(_) => return Ok(None),
                 },
-                FetchAttribute::BodyStructure => match &parsed {
-                    Some(m) => FetchItem::BodyStructure(Box::new(m.body_structure(true))),
-                    None => continue,
+                FetchAttribute::BodyStructure => match sel.view.mailbox().body_structure(u) {
+                    Ok(s) => FetchItem::BodyStructure(Box::new((*s).clone())),
+                    Err(_) => return Ok(None),
                 },
                 FetchAttribute::Rfc822 => {
                     FetchItem::Rfc822(parsed.as_ref().map(|m| m.bytes().to_vec()))
