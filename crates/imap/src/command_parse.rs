@@ -60,16 +60,23 @@ pub fn decode_command(
 ) -> Result<(TaggedCommand, usize), DecodeError> {
     let mut f = Framer::new(Side::Server, limits.clone());
     f.set_authenticated(true);
+    let len = frame_first(&mut f, input)?;
+    Ok((parse_command(f.message(), options)?, len))
+}
+
+/// Pushes `input` into the fresh framer `f` and polls it until it frames
+/// the first message, which [`Framer::message`] then holds: its length, or
+/// why there is none. Shared by [`decode_command`] and
+/// [`crate::decode_response`].
+#[inline]
+pub(crate) fn frame_first(f: &mut Framer, input: &[u8]) -> Result<usize, DecodeError> {
     f.push(input);
     loop {
         match f.poll() {
             None => return Err(DecodeError::Incomplete),
             Some(Frame::NeedContinuation { .. }) => continue,
             Some(Frame::Refused { error, .. }) => return Err(DecodeError::Frame(error)),
-            Some(Frame::Message { len }) => {
-                let cmd = parse_command(f.message(), options)?;
-                return Ok((cmd, len));
-            }
+            Some(Frame::Message { len }) => return Ok(len),
         }
     }
 }

@@ -6,9 +6,9 @@ use std::num::NonZeroU32;
 use postroom_types::{AclEntry, Limits, QuotaUsage, Resource, Rights, Thread, ThreadToken};
 
 use crate::command::{Atom, StatusItem, Tag};
-use crate::command_parse::{id_params, section};
+use crate::command_parse::{frame_first, id_params, section};
 use crate::error::{DecodeError, ParseError};
-use crate::framer::{Frame, Framer, Side};
+use crate::framer::{Framer, Side};
 use crate::lexer::{Cursor, PResult};
 use crate::response::{
     Code, Continuation, Data, FetchItem, ListData, ListExtended, NamespaceDescription, Response,
@@ -96,34 +96,15 @@ pub fn decode_response(
     options: &ResponseParseOptions,
 ) -> Result<(Response, usize), DecodeError> {
     let mut f = Framer::new(Side::Client, limits.clone());
-    f.push(input);
-    loop {
-        match f.poll() {
-            None => return Err(DecodeError::Incomplete),
-            Some(Frame::NeedContinuation { .. }) => continue,
-            Some(Frame::Refused { error, .. }) => return Err(DecodeError::Frame(error)),
-            Some(Frame::Message { len }) => {
-                let r = parse_response(f.message(), options)?;
-                return Ok((r, len));
-            }
-        }
-    }
+    let len = frame_first(&mut f, input)?;
+    Ok((parse_response(f.message(), options)?, len))
 }
 
 fn response(c: &mut Cursor<'_>, o: &ResponseParseOptions) -> PResult<Response> {
     if c.eat(b'+') {
         // RFC 3501 §9 continue-req; `+` CRLF and `+ ` CRLF occur too.
         c.eat(b' ');
-        let code = if c.peek() == Some(b'[') {
-            let code = bracket_code(c)?;
-            if !c.eat(b' ') && !c.at_crlf() {
-                return Err(c.err("SP after the response code"));
-            }
-            Some(code)
-        } else {
-            None
-        };
-        let text = c.text()?;
+        let (code, text) = code_and_text(c)?;
         return Ok(Response::Continuation(Continuation { code, text }));
     }
     if c.eat(b'*') {
@@ -155,6 +136,13 @@ fn resp_text(c: &mut Cursor<'_>) -> PResult<(Option<Code>, String)> {
     if !c.eat(b' ') {
         return Ok((None, String::new()));
     }
+    code_and_text(c)
+}
+
+/// `["[" resp-text-code "]" [SP]] text`, after the SP that starts
+/// `resp-text` or `continue-req`.
+#[inline]
+fn code_and_text(c: &mut Cursor<'_>) -> PResult<(Option<Code>, String)> {
     let code = if c.peek() == Some(b'[') {
         let code = bracket_code(c)?;
         // RFC 3501 §9: "]" SP text; the text may be missing.
@@ -612,13 +600,28 @@ fn juxtaposed<T>(
     }
 }
 
-fn namespace(c: &mut Cursor<'_>) -> PResult<Vec<NamespaceDescription>> {
+/// `nil / "(" 1*item ")"`: items with nothing between them, as in
+/// `env-from` (RFC 3501 §9) and `Namespace` (RFC 2342 §5).
+#[inline]
+fn nil_or_items<'a, T>(
+    c: &mut Cursor<'a>,
+    mut item: impl FnMut(&mut Cursor<'a>) -> PResult<T>,
+) -> PResult<Vec<T>> {
     if c.keyword("NIL") {
         return Ok(Vec::new());
     }
     c.expect(b'(', "'(' or NIL")?;
     let mut out = Vec::new();
     loop {
+        out.push(item(c)?);
+        if c.eat(b')') {
+            return Ok(out);
+        }
+    }
+}
+
+fn namespace(c: &mut Cursor<'_>) -> PResult<Vec<NamespaceDescription>> {
+    nil_or_items(c, |c| {
         c.expect(b'(', "'('")?;
         let prefix = c.string_utf8()?;
         c.sp()?;
@@ -631,15 +634,12 @@ fn namespace(c: &mut Cursor<'_>) -> PResult<Vec<NamespaceDescription>> {
             extensions.push((name, values));
         }
         c.expect(b')', "')'")?;
-        out.push(NamespaceDescription {
+        Ok(NamespaceDescription {
             prefix,
             delimiter,
             extensions,
-        });
-        if c.eat(b')') {
-            return Ok(out);
-        }
-    }
+        })
+    })
 }
 
 /// `thread-data` after `THREAD` (RFC 5256 §4), as tokens, without
@@ -762,12 +762,7 @@ pub(crate) fn envelope(c: &mut Cursor<'_>) -> PResult<Envelope> {
 }
 
 fn addresses(c: &mut Cursor<'_>) -> PResult<Vec<Address>> {
-    if c.keyword("NIL") {
-        return Ok(Vec::new());
-    }
-    c.expect(b'(', "'(' or NIL")?;
-    let mut v = Vec::new();
-    loop {
+    nil_or_items(c, |c| {
         c.expect(b'(', "'(' starting an address")?;
         let name = c.nstring_bytes()?;
         c.sp()?;
@@ -777,16 +772,13 @@ fn addresses(c: &mut Cursor<'_>) -> PResult<Vec<Address>> {
         c.sp()?;
         let host = c.nstring_bytes()?;
         c.expect(b')', "')' ending an address")?;
-        v.push(Address {
+        Ok(Address {
             name,
             adl,
             mailbox,
             host,
-        });
-        if c.eat(b')') {
-            return Ok(v);
-        }
-    }
+        })
+    })
 }
 
 fn param_list(c: &mut Cursor<'_>) -> PResult<Vec<(String, Vec<u8>)>> {

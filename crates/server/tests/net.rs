@@ -265,7 +265,12 @@ async fn plain_client(addr: SocketAddr) -> Client<TcpStream> {
     Client::new(TcpStream::connect(addr).await.unwrap())
 }
 
-fn connector(cert_pem: &str) -> TlsConnector {
+/// A TLS client that trusts the certificates in `cert_pem` and speaks the
+/// TLS `versions`.
+fn connector_for(
+    cert_pem: &str,
+    versions: &[&'static rustls::SupportedProtocolVersion],
+) -> TlsConnector {
     let mut roots = rustls::RootCertStore::empty();
     for cert in CertificateDer::pem_slice_iter(cert_pem.as_bytes()) {
         roots.add(cert.unwrap()).unwrap();
@@ -273,22 +278,60 @@ fn connector(cert_pem: &str) -> TlsConnector {
     let config = rustls::ClientConfig::builder_with_provider(Arc::new(
         rustls::crypto::ring::default_provider(),
     ))
-    .with_safe_default_protocol_versions()
+    .with_protocol_versions(versions)
     .unwrap()
     .with_root_certificates(roots)
     .with_no_client_auth();
     TlsConnector::from(Arc::new(config))
 }
 
-async fn tls_client(
+/// A TLS client with rustls' safe default versions.
+fn connector(cert_pem: &str) -> TlsConnector {
+    connector_for(cert_pem, rustls::DEFAULT_VERSIONS)
+}
+
+type TlsClient = Client<tokio_rustls::client::TlsStream<TcpStream>>;
+
+async fn tls_client(addr: SocketAddr, cert_pem: &str, name: &str) -> std::io::Result<TlsClient> {
+    tls_client_for(addr, cert_pem, name, rustls::DEFAULT_VERSIONS).await
+}
+
+async fn tls_client_for(
     addr: SocketAddr,
     cert_pem: &str,
     name: &str,
-) -> std::io::Result<Client<tokio_rustls::client::TlsStream<TcpStream>>> {
+    versions: &[&'static rustls::SupportedProtocolVersion],
+) -> std::io::Result<TlsClient> {
     let tcp = TcpStream::connect(addr).await?;
     let name = ServerName::try_from(name.to_owned()).unwrap();
-    let stream = connector(cert_pem).connect(name, tcp).await?;
+    let stream = connector_for(cert_pem, versions).connect(name, tcp).await?;
     Ok(Client::new(stream))
+}
+
+/// The echo protocol on a plain listener with no STARTTLS.
+async fn listen_plain(server: &Server, shared: &Shared) -> SocketAddr {
+    let config = ListenerConfig::plain("echo", localhost(), None);
+    server.listen(config, shared.factory()).await.unwrap()
+}
+
+/// A server with `limits` and the echo protocol on a plain listener.
+async fn plain_echo(limits: ConnectionLimits) -> (Server, Shared, SocketAddr) {
+    let server = Server::new(limits);
+    let shared = Shared::default();
+    let addr = listen_plain(&server, &shared).await;
+    (server, shared, addr)
+}
+
+/// The echo protocol on an implicit-TLS listener serving `resolver`'s
+/// certificate.
+async fn listen_implicit_tls(
+    server: &Server,
+    shared: &Shared,
+    resolver: &Arc<ReloadableCert>,
+) -> SocketAddr {
+    let config =
+        ListenerConfig::implicit_tls("echos", localhost(), resolver.server_config().unwrap());
+    server.listen(config, shared.factory()).await.unwrap()
 }
 
 fn self_signed() -> (SelfSigned, Arc<ReloadableCert>) {
@@ -311,15 +354,7 @@ async fn eventually(what: &str, mut cond: impl FnMut() -> bool) {
 
 #[tokio::test]
 async fn plain_echo_and_quit() {
-    let server = Server::new(ConnectionLimits::default());
-    let shared = Shared::default();
-    let addr = server
-        .listen(
-            ListenerConfig::plain("echo", localhost(), None),
-            shared.factory(),
-        )
-        .await
-        .unwrap();
+    let (server, _shared, addr) = plain_echo(ConnectionLimits::default()).await;
     assert_ne!(addr.port(), 0);
     let mut c = plain_client(addr).await;
     assert_eq!(c.line().await.unwrap(), "HELLO tls=false starttls=false");
@@ -340,9 +375,7 @@ async fn implicit_tls_with_generated_cert() {
     let (cert, resolver) = self_signed();
     let server = Server::new(ConnectionLimits::default());
     let shared = Shared::default();
-    let config =
-        ListenerConfig::implicit_tls("echos", localhost(), resolver.server_config().unwrap());
-    let addr = server.listen(config, shared.factory()).await.unwrap();
+    let addr = listen_implicit_tls(&server, &shared, &resolver).await;
     for name in ["localhost", "127.0.0.1"] {
         let mut c = tls_client(addr, &cert.cert_pem, name).await.unwrap();
         assert_eq!(c.line().await.unwrap(), "HELLO tls=true starttls=false");
@@ -416,15 +449,7 @@ async fn per_ip_limit_refuses_next_connection() {
 async fn total_limit_refuses_without_message_by_default() {
     let mut limits = ConnectionLimits::default();
     limits.total = 1;
-    let server = Server::new(limits);
-    let shared = Shared::default();
-    let addr = server
-        .listen(
-            ListenerConfig::plain("echo", localhost(), None),
-            shared.factory(),
-        )
-        .await
-        .unwrap();
+    let (_server, _shared, addr) = plain_echo(limits).await;
     let mut a = plain_client(addr).await;
     assert!(a.line().await.unwrap().starts_with("HELLO"));
     let mut b = plain_client(addr).await;
@@ -435,15 +460,7 @@ async fn total_limit_refuses_without_message_by_default() {
 async fn per_user_limit_counts_logins() {
     let mut limits = ConnectionLimits::default();
     limits.per_user = 1;
-    let server = Server::new(limits);
-    let shared = Shared::default();
-    let addr = server
-        .listen(
-            ListenerConfig::plain("echo", localhost(), None),
-            shared.factory(),
-        )
-        .await
-        .unwrap();
+    let (server, _shared, addr) = plain_echo(limits).await;
     let mut a = plain_client(addr).await;
     let mut b = plain_client(addr).await;
     a.line().await.unwrap();
@@ -469,15 +486,7 @@ async fn failed_logins_are_delayed_per_address() {
     assert_eq!(limits.login_delay, Duration::from_secs(2));
     limits.login_delay = Duration::from_millis(300);
     limits.max_login_delay = Duration::from_millis(700);
-    let server = Server::new(limits);
-    let shared = Shared::default();
-    let addr = server
-        .listen(
-            ListenerConfig::plain("echo", localhost(), None),
-            shared.factory(),
-        )
-        .await
-        .unwrap();
+    let (_server, _shared, addr) = plain_echo(limits).await;
     let mut c = plain_client(addr).await;
     c.line().await.unwrap();
     let start = Instant::now();
@@ -506,15 +515,7 @@ async fn failed_logins_are_delayed_per_address() {
 
 #[tokio::test]
 async fn wakeup_reaches_waiting_session() {
-    let server = Server::new(ConnectionLimits::default());
-    let shared = Shared::default();
-    let addr = server
-        .listen(
-            ListenerConfig::plain("echo", localhost(), None),
-            shared.factory(),
-        )
-        .await
-        .unwrap();
+    let (_server, shared, addr) = plain_echo(ConnectionLimits::default()).await;
     let mut c = plain_client(addr).await;
     c.line().await.unwrap();
     c.send("WAIT\r\n").await;
@@ -531,15 +532,7 @@ async fn wakeup_reaches_waiting_session() {
 /// other connection.
 #[tokio::test]
 async fn blocking_jobs_do_not_stall_other_connections() {
-    let server = Server::new(ConnectionLimits::default());
-    let shared = Shared::default();
-    let addr = server
-        .listen(
-            ListenerConfig::plain("echo", localhost(), None),
-            shared.factory(),
-        )
-        .await
-        .unwrap();
+    let (_server, shared, addr) = plain_echo(ConnectionLimits::default()).await;
     let mut slow = plain_client(addr).await;
     let mut fast = plain_client(addr).await;
     slow.line().await.unwrap();
@@ -560,15 +553,7 @@ async fn blocking_jobs_do_not_stall_other_connections() {
 
 #[tokio::test]
 async fn output_back_pressure_stops_reading() {
-    let server = Server::new(ConnectionLimits::default());
-    let shared = Shared::default();
-    let addr = server
-        .listen(
-            ListenerConfig::plain("echo", localhost(), None),
-            shared.factory(),
-        )
-        .await
-        .unwrap();
+    let (_server, shared, addr) = plain_echo(ConnectionLimits::default()).await;
     let mut c = plain_client(addr).await;
     c.line().await.unwrap();
     // Far more than the socket buffers hold, so the server's output stays
@@ -612,15 +597,7 @@ async fn idle_timeout_closes_after_inactivity() {
 
 #[tokio::test]
 async fn shutdown_stops_accepting_then_closes_after_grace() {
-    let server = Server::new(ConnectionLimits::default());
-    let shared = Shared::default();
-    let addr = server
-        .listen(
-            ListenerConfig::plain("echo", localhost(), None),
-            shared.factory(),
-        )
-        .await
-        .unwrap();
+    let (server, _shared, addr) = plain_echo(ConnectionLimits::default()).await;
     let mut c = plain_client(addr).await;
     c.line().await.unwrap();
     let start = Instant::now();
@@ -653,13 +630,7 @@ async fn shutdown_lets_sessions_say_goodbye() {
         polite_shutdown: true,
         ..Shared::default()
     };
-    let addr = server
-        .listen(
-            ListenerConfig::plain("echo", localhost(), None),
-            shared.factory(),
-        )
-        .await
-        .unwrap();
+    let addr = listen_plain(&server, &shared).await;
     let mut c = plain_client(addr).await;
     c.line().await.unwrap();
     let start = Instant::now();
@@ -679,9 +650,7 @@ async fn certificate_reload_applies_to_new_connections() {
     let resolver = ReloadableCert::from_pem_files(&cert_path, &key_path).unwrap();
     let server = Server::new(ConnectionLimits::default());
     let shared = Shared::default();
-    let config =
-        ListenerConfig::implicit_tls("echos", localhost(), resolver.server_config().unwrap());
-    let addr = server.listen(config, shared.factory()).await.unwrap();
+    let addr = listen_implicit_tls(&server, &shared, &resolver).await;
 
     let mut old = tls_client(addr, &first.cert_pem, "localhost")
         .await
@@ -711,32 +680,21 @@ async fn tls12_accepted_tls11_refused() {
     let (cert, resolver) = self_signed();
     let server = Server::new(ConnectionLimits::default());
     let shared = Shared::default();
-    let config =
-        ListenerConfig::implicit_tls("echos", localhost(), resolver.server_config().unwrap());
-    let addr = server.listen(config, shared.factory()).await.unwrap();
+    let addr = listen_implicit_tls(&server, &shared, &resolver).await;
 
     // A TLS 1.2-only client gets through.
-    let mut roots = rustls::RootCertStore::empty();
-    roots
-        .add(CertificateDer::from_pem_slice(cert.cert_pem.as_bytes()).unwrap())
-        .unwrap();
-    let tls12 = rustls::ClientConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_protocol_versions(&[&rustls::version::TLS12])
-    .unwrap()
-    .with_root_certificates(roots)
-    .with_no_client_auth();
-    let tcp = TcpStream::connect(addr).await.unwrap();
-    let stream = TlsConnector::from(Arc::new(tls12))
-        .connect(ServerName::try_from("localhost").unwrap(), tcp)
-        .await
-        .unwrap();
+    let mut c = tls_client_for(
+        addr,
+        &cert.cert_pem,
+        "localhost",
+        &[&rustls::version::TLS12],
+    )
+    .await
+    .unwrap();
     assert_eq!(
-        stream.get_ref().1.protocol_version(),
+        c.stream.get_ref().get_ref().1.protocol_version(),
         Some(rustls::ProtocolVersion::TLSv1_2)
     );
-    let mut c = Client::new(stream);
     assert!(c.line().await.unwrap().starts_with("HELLO tls=true"));
 
     // TLS 1.1 and 1.0 (rustls cannot speak them; OpenSSL can) are refused

@@ -9,7 +9,9 @@ use std::sync::Arc;
 
 use pop3_support::{Client, loopback};
 use postroom_mailbox::message::Message;
-use postroom_mailbox::{FlagSet, MaildirStore, Session as ImapSession, Store, StoreMode, deliver};
+use postroom_mailbox::{
+    FlagSet, Mailbox, MaildirStore, Session as ImapSession, Store, StoreMode, deliver,
+};
 use postroom_server::pop3::{Config, ConnectionContext, HomeMaildir};
 use postroom_server::users::UserDb;
 use postroom_types::{Flag, MailboxName};
@@ -23,6 +25,13 @@ fn pop3(root: &Path) -> Client {
     c.greeting();
     c.login("alice", "secret");
     c
+}
+
+/// IMAP APPEND of `message` with no flags.
+fn append(inbox: &Mailbox, message: impl AsRef<[u8]>) {
+    inbox
+        .append(message.as_ref(), &FlagSet::new(), None)
+        .expect("append");
 }
 
 fn maildir() -> (tempfile::TempDir, MaildirStore) {
@@ -39,9 +48,7 @@ fn appended_and_delivered_mail_is_seen_at_the_next_login() {
     assert_eq!(early.send("STAT\r\n"), "+OK 0 0\r\n");
 
     // IMAP APPEND, and an MDA delivering into new/.
-    inbox
-        .append(b"Subject: appended\r\n\r\nA\r\n", &FlagSet::new(), None)
-        .expect("append");
+    append(&inbox, b"Subject: appended\r\n\r\nA\r\n");
     deliver(dir.path(), b"Subject: delivered\n\nD\n").expect("deliver");
 
     // The open session keeps its snapshot (RFC 1939 §5).
@@ -61,10 +68,7 @@ fn dele_and_quit_expunge_for_an_open_imap_session() {
     let (dir, store) = maildir();
     let inbox = store.open(&MailboxName::inbox()).expect("INBOX");
     for body in ["one", "two", "three"] {
-        let m = format!("Subject: {body}\r\n\r\n{body}\r\n");
-        inbox
-            .append(m.as_bytes(), &FlagSet::new(), None)
-            .expect("append");
+        append(&inbox, format!("Subject: {body}\r\n\r\n{body}\r\n"));
     }
     let mut imap = ImapSession::open(Arc::clone(&inbox), false).expect("SELECT");
     assert_eq!(imap.exists(), 3);
@@ -93,10 +97,7 @@ fn an_imap_expunge_during_a_pop3_session() {
     let (dir, store) = maildir();
     let inbox = store.open(&MailboxName::inbox()).expect("INBOX");
     for body in ["one", "two", "three"] {
-        let m = format!("Subject: {body}\r\n\r\n{body}\r\n");
-        inbox
-            .append(m.as_bytes(), &FlagSet::new(), None)
-            .expect("append");
+        append(&inbox, format!("Subject: {body}\r\n\r\n{body}\r\n"));
     }
     let mut c = pop3(dir.path());
     assert_eq!(c.send("STAT\r\n"), "+OK 3 67\r\n");
@@ -139,7 +140,7 @@ fn retr_marks_seen_and_sends_the_bytes_of_imap_body() {
         b"Subject: no final newline\r\n\r\nlast",
     ];
     for m in messages {
-        inbox.append(m, &FlagSet::new(), None).expect("append");
+        append(&inbox, m);
     }
     let mut imap = ImapSession::open(Arc::clone(&inbox), false).expect("SELECT");
     let mut c = pop3(dir.path());
@@ -194,10 +195,7 @@ fn uidls_stay_the_same_across_a_restart() {
     let (dir, store) = maildir();
     let inbox = store.open(&MailboxName::inbox()).expect("INBOX");
     for i in 0..5 {
-        let m = format!("Subject: {i}\r\n\r\nbody {i}\r\n");
-        inbox
-            .append(m.as_bytes(), &FlagSet::new(), None)
-            .expect("append");
+        append(&inbox, format!("Subject: {i}\r\n\r\nbody {i}\r\n"));
     }
     deliver(dir.path(), b"Subject: delivered\n\nx\n").expect("deliver");
 
@@ -248,10 +246,7 @@ fn uidls_given_by_courier_pop3d_are_kept() {
     let (dir, store) = maildir();
     let inbox = store.open(&MailboxName::inbox()).expect("INBOX");
     for i in 0..2 {
-        let m = format!("Subject: {i}\r\n\r\nbody {i}\r\n");
-        inbox
-            .append(m.as_bytes(), &FlagSet::new(), None)
-            .expect("append");
+        append(&inbox, format!("Subject: {i}\r\n\r\nbody {i}\r\n"));
     }
     // Courier's pop3d listed the first message (by its file name).
     let mut names: Vec<String> = std::fs::read_dir(dir.path().join("cur"))
