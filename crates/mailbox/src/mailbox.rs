@@ -751,15 +751,56 @@ impl Mailbox {
                 return Ok(e);
             }
         }
+        Ok(self.header_values(uid)?.0)
+    }
+
+    /// ENVELOPE and the sort key record, the two values the header alone
+    /// gives, built from one read of it and both cached: a client that
+    /// FETCHes envelopes and then SORTs or THREADs (webmail does, on a
+    /// mailbox no index describes yet) reads each file once, not twice.
+    fn header_values(&self, uid: Uid) -> Result<(Arc<postroom_types::Envelope>, Arc<KeyRecord>)> {
+        let date = {
+            let inner = self.lock();
+            let i = inner
+                .find(uid.get())
+                .ok_or(MailboxError::NoSuchMessage(uid.get()))?;
+            inner.msgs[i].date
+        };
+        let size = self.rfc822_size(uid)?;
         let header = self.header(uid)?;
-        let env = Arc::new(Message::parse(&header).envelope());
-        let bytes = encode_envelope(&env);
+        let parsed = Message::parse(&header);
+        let env = Arc::new(parsed.envelope());
+        let fields = parsed.header_fields();
+        let get = |name: &str| {
+            fields
+                .iter()
+                .find(|(n, _)| n.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v.as_slice())
+        };
+        let key = Arc::new(KeyRecord::from_raw(&RawMessage {
+            number: uid.get(),
+            internal_date: date.0.timestamp(),
+            size,
+            date: get("date"),
+            subject: get("subject"),
+            from: get("from"),
+            to: get("to"),
+            cc: get("cc"),
+            message_id: get("message-id"),
+            in_reply_to: get("in-reply-to"),
+            references: get("references"),
+        }));
         let mut c = self.caches();
         if self.lock().find(uid.get()).is_some() {
-            c.put(uid.get(), ENVELOPE, bytes);
+            if c.get(uid.get(), ENVELOPE).is_none() {
+                c.put(uid.get(), ENVELOPE, encode_envelope(&env));
+            }
             c.keep_decoded(uid.get(), &env);
+            if c.get(uid.get(), SORT_KEY).is_none() {
+                c.put(uid.get(), SORT_KEY, key.encode());
+            }
         }
-        Ok(env)
+        Ok((env, key))
     }
 
     /// BODYSTRUCTURE of a message (RFC 3501 §7.4.2, with extension data;
@@ -796,41 +837,7 @@ impl Mailbox {
         if let Some(k) = cached {
             return Ok(Arc::new(k));
         }
-        let date = {
-            let inner = self.lock();
-            let i = inner
-                .find(uid.get())
-                .ok_or(MailboxError::NoSuchMessage(uid.get()))?;
-            inner.msgs[i].date
-        };
-        let size = self.rfc822_size(uid)?;
-        let header = self.header(uid)?;
-        let fields = Message::parse(&header).header_fields();
-        let get = |name: &str| {
-            fields
-                .iter()
-                .find(|(n, _)| n.eq_ignore_ascii_case(name))
-                .map(|(_, v)| v.as_slice())
-        };
-        let key = Arc::new(KeyRecord::from_raw(&RawMessage {
-            number: uid.get(),
-            internal_date: date.0.timestamp(),
-            size,
-            date: get("date"),
-            subject: get("subject"),
-            from: get("from"),
-            to: get("to"),
-            cc: get("cc"),
-            message_id: get("message-id"),
-            in_reply_to: get("in-reply-to"),
-            references: get("references"),
-        }));
-        let bytes = key.encode();
-        let mut c = self.caches();
-        if self.lock().find(uid.get()).is_some() {
-            c.put(uid.get(), SORT_KEY, bytes);
-        }
-        Ok(key)
+        Ok(self.header_values(uid)?.1)
     }
 
     /// The stored header of a message (up to its blank line).

@@ -683,8 +683,11 @@ impl FolderBackend for MaildirFolder {
 
     fn read_header(&self, msg: &Msg) -> Result<Vec<u8>> {
         use std::io::Read;
-        // Headers end early; read in chunks until the blank line.
-        const CHUNK: usize = 16 * 1024;
+        // Headers end early; read in chunks until the blank line. Most
+        // headers fit the first 4 KiB, so a SORT or THREAD over a mailbox
+        // that has no cached keys yet reads a fraction of every file; the
+        // chunk doubles for the rare long header.
+        const FIRST_CHUNK: usize = 4 * 1024;
         const MAX_HEADER: usize = 1024 * 1024;
         let path = self.cur().join(&msg.key);
         let mut f = match fs::File::open(&path) {
@@ -695,10 +698,12 @@ impl FolderBackend for MaildirFolder {
             }
             Err(e) => return Err(MailboxError::io(path, e)),
         };
-        let mut buf = Vec::with_capacity(CHUNK);
+        let mut buf = Vec::with_capacity(FIRST_CHUNK);
+        let mut chunk = FIRST_CHUNK;
         loop {
             let start = buf.len();
-            buf.resize(start + CHUNK, 0);
+            buf.resize(start + chunk, 0);
+            chunk = (chunk * 2).min(MAX_HEADER);
             let n = f
                 .read(&mut buf[start..])
                 .map_err(|e| MailboxError::io(&path, e))?;
