@@ -13,7 +13,7 @@ use postroom_mailbox::message::{self, Message};
 use postroom_sort::{KeyRecord, RawMessage};
 use postroom_types::{SearchKey, SequenceSet, Uid};
 
-use super::{CmdResult, Fail, Selected, Session, bad, no_code, nz, ok, store_error};
+use super::{CmdResult, Fail, Session, bad, no_code, nz, ok, store_error};
 
 fn bad_charset() -> Fail {
     no_code(
@@ -300,18 +300,9 @@ impl Session {
                 reverse: c.reverse,
             });
         }
-        let sel = self.selected_mut()?;
-        let found = sel
-            .view
-            .search(Some(charset), search)
-            .map_err(store_error)?;
-        let records = key_records(sel, &found);
-        let msgs: Vec<(u32, &KeyRecord)> = found
-            .iter()
-            .zip(&records)
-            .map(|((s, u), r)| (if uid { u.get() } else { *s }, &**r))
-            .collect();
-        let sorted = postroom_sort::sort(&msgs, &keys);
+        let sorted = self.with_key_records(uid, charset, search, |msgs| {
+            postroom_sort::sort(msgs, &keys)
+        })?;
         self.conn
             .respond_data(Data::Sort(sorted.into_iter().filter_map(nz).collect()));
         ok(if uid {
@@ -336,18 +327,9 @@ impl Session {
             }
         };
         postroom_sort::check_charset(charset).map_err(|_| bad_charset())?;
-        let sel = self.selected_mut()?;
-        let found = sel
-            .view
-            .search(Some(charset), search)
-            .map_err(store_error)?;
-        let records = key_records(sel, &found);
-        let msgs: Vec<(u32, &KeyRecord)> = found
-            .iter()
-            .zip(&records)
-            .map(|((s, u), r)| (if uid { u.get() } else { *s }, &**r))
-            .collect();
-        let t = postroom_sort::thread(&msgs, algorithm);
+        let t = self.with_key_records(uid, charset, search, |msgs| {
+            postroom_sort::thread(msgs, algorithm)
+        })?;
         self.conn.respond_data(Data::Thread(t));
         ok(if uid {
             "UID THREAD completed"
@@ -355,21 +337,39 @@ impl Session {
             "THREAD completed"
         })
     }
-}
 
-/// The SORT/THREAD key records of the messages, from the mailbox's cache
-/// (built once per message and kept in its index file).
-fn key_records(sel: &Selected, found: &[(u32, Uid)]) -> Vec<Arc<KeyRecord>> {
-    found
-        .iter()
-        .map(|(seq, uid)| {
-            sel.view.mailbox().sort_key(*uid).unwrap_or_else(|_| {
-                // Expunged meanwhile: an empty record sorts first.
-                Arc::new(KeyRecord::from_raw(&RawMessage {
-                    number: *seq,
-                    ..Default::default()
-                }))
+    /// Runs `f` over the messages matching `search`, each as its number
+    /// (UID or sequence number) and SORT/THREAD key record, taken from the
+    /// mailbox's cache (built once per message and kept in its index file).
+    fn with_key_records<R>(
+        &mut self,
+        uid: bool,
+        charset: &str,
+        search: &SearchKey,
+        f: impl FnOnce(&[(u32, &KeyRecord)]) -> R,
+    ) -> Result<R, Fail> {
+        let sel = self.selected_mut()?;
+        let found = sel
+            .view
+            .search(Some(charset), search)
+            .map_err(store_error)?;
+        let records: Vec<Arc<KeyRecord>> = found
+            .iter()
+            .map(|(seq, u)| {
+                sel.view.mailbox().sort_key(*u).unwrap_or_else(|_| {
+                    // Expunged meanwhile: an empty record sorts first.
+                    Arc::new(KeyRecord::from_raw(&RawMessage {
+                        number: *seq,
+                        ..Default::default()
+                    }))
+                })
             })
-        })
-        .collect()
+            .collect();
+        let msgs: Vec<(u32, &KeyRecord)> = found
+            .iter()
+            .zip(&records)
+            .map(|((s, u), r)| (if uid { u.get() } else { *s }, &**r))
+            .collect();
+        Ok(f(&msgs))
+    }
 }
