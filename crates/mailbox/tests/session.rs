@@ -184,6 +184,16 @@ fn resolve_sets() {
     });
 }
 
+/// The sequence numbers `session` finds for `key`.
+fn seqs(session: &Session, key: SearchKey) -> Vec<u32> {
+    session
+        .search(None, &key)
+        .unwrap()
+        .into_iter()
+        .map(|(s, _)| s)
+        .collect()
+}
+
 fn date(s: &str) -> NaiveDate {
     NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
 }
@@ -210,13 +220,7 @@ fn search_keys() {
             )
             .unwrap();
         let a = Session::open(Arc::clone(&mb), false).unwrap();
-        let q = |k: SearchKey| -> Vec<u32> {
-            a.search(None, &k)
-                .unwrap()
-                .into_iter()
-                .map(|(s, _)| s)
-                .collect()
-        };
+        let q = |k: SearchKey| seqs(&a, k);
         assert_eq!(q(SearchKey::All), vec![1, 2]);
         assert_eq!(q(SearchKey::Seen), vec![1]);
         assert_eq!(q(SearchKey::Unseen), vec![2]);
@@ -362,13 +366,7 @@ fn search_addresses_and_part_headers() {
             "From: b@example.org\r\nContent-Type: multipart/mixed; boundary=z\r\n\r\n--z\r\nContent-Type: message/external-body; access-type=mail-server\r\n\r\nContent-Type: text/plain\r\n\r\n--z--\r\n",
         );
         let a = Session::open(Arc::clone(&mb), false).unwrap();
-        let q = |k: SearchKey| -> Vec<u32> {
-            a.search(None, &k)
-                .unwrap()
-                .into_iter()
-                .map(|(s, _)| s)
-                .collect()
-        };
+        let q = |k: SearchKey| seqs(&a, k);
         assert_eq!(q(SearchKey::From("@".into())), vec![1, 2]);
         assert_eq!(q(SearchKey::From("whomever@".into())), vec![1]);
         assert_eq!(q(SearchKey::Text("mail-server".into())), vec![2]);
@@ -389,13 +387,7 @@ fn subject_search_is_the_envelope_subject_decoded() {
         add(&mb, "Subject: first\r\nSubject: second\r\n\r\nsecond\r\n");
         add(&mb, "From: a@example.org\r\n\r\nno subject\r\n");
         let a = Session::open(Arc::clone(&mb), true).unwrap();
-        let q = |k: SearchKey| -> Vec<u32> {
-            a.search(None, &k)
-                .unwrap()
-                .into_iter()
-                .map(|(s, _)| s)
-                .collect()
-        };
+        let q = |k: SearchKey| seqs(&a, k);
         assert_eq!(q(SearchKey::Subject("GRÜßE".into())), vec![1]);
         assert_eq!(q(SearchKey::Subject("grüße aus koeln".into())), vec![1]);
         assert_eq!(q(SearchKey::Subject("first".into())), vec![2]);
