@@ -32,7 +32,9 @@
 use std::time::Duration;
 
 use criterion::measurement::{Measurement, ValueFormatter};
-use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{
+    BenchmarkGroup, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main,
+};
 use postroom_sort::{KeyRecord, RawMessage, SortCriterion, SortKey, ThreadAlgorithm, sort, thread};
 
 struct Rng(u64);
@@ -249,16 +251,8 @@ fn generate(n: usize) -> Vec<Raw> {
 fn benches(c: &mut Criterion) {
     for &n in &[10_000usize, 100_000, 1_000_000] {
         let raws = generate(n);
-        let keys: Vec<KeyRecord> = raws
-            .iter()
-            .enumerate()
-            .map(|(i, r)| KeyRecord::from_raw(&r.as_raw(i as u32 + 1)))
-            .collect();
-        let msgs: Vec<(u32, &KeyRecord)> = keys
-            .iter()
-            .enumerate()
-            .map(|(i, k)| (i as u32 + 1, k))
-            .collect();
+        let keys = key_records(&raws);
+        let msgs = numbered(&keys);
         let label = match n {
             10_000 => "10k",
             100_000 => "100k",
@@ -270,28 +264,49 @@ fn benches(c: &mut Criterion) {
             g.sample_size(10);
         }
         g.bench_function(BenchmarkId::new("key_records", label), |b| {
-            b.iter(|| {
-                raws.iter()
-                    .enumerate()
-                    .map(|(i, r)| KeyRecord::from_raw(&r.as_raw(i as u32 + 1)))
-                    .collect::<Vec<_>>()
-            })
+            b.iter(|| key_records(&raws))
         });
-        g.bench_function(BenchmarkId::new("thread_references", label), |b| {
-            b.iter(|| thread(&msgs, ThreadAlgorithm::References))
-        });
-        g.bench_function(BenchmarkId::new("thread_orderedsubject", label), |b| {
-            b.iter(|| thread(&msgs, ThreadAlgorithm::OrderedSubject))
-        });
-        let program = [
-            SortCriterion::asc(SortKey::Subject),
-            SortCriterion::asc(SortKey::Date),
-        ];
-        g.bench_function(BenchmarkId::new("sort_subject_date", label), |b| {
-            b.iter(|| sort(&msgs, &program))
-        });
+        timed_operations(&mut g, label, &msgs);
         g.finish();
     }
+}
+
+/// Key records of generated messages, numbered from 1.
+fn key_records(raws: &[Raw]) -> Vec<KeyRecord> {
+    raws.iter()
+        .enumerate()
+        .map(|(i, r)| KeyRecord::from_raw(&r.as_raw(i as u32 + 1)))
+        .collect()
+}
+
+/// The records as THREAD and SORT take them, numbered from 1.
+fn numbered(keys: &[KeyRecord]) -> Vec<(u32, &KeyRecord)> {
+    keys.iter()
+        .enumerate()
+        .map(|(i, k)| (i as u32 + 1, k))
+        .collect()
+}
+
+/// The three operations timed at every size: THREAD REFERENCES, THREAD
+/// ORDEREDSUBJECT and SORT (SUBJECT DATE).
+fn timed_operations<M: Measurement>(
+    g: &mut BenchmarkGroup<'_, M>,
+    label: &str,
+    msgs: &[(u32, &KeyRecord)],
+) {
+    g.bench_function(BenchmarkId::new("thread_references", label), |b| {
+        b.iter(|| thread(msgs, ThreadAlgorithm::References))
+    });
+    g.bench_function(BenchmarkId::new("thread_orderedsubject", label), |b| {
+        b.iter(|| thread(msgs, ThreadAlgorithm::OrderedSubject))
+    });
+    let program = [
+        SortCriterion::asc(SortKey::Subject),
+        SortCriterion::asc(SortKey::Date),
+    ];
+    g.bench_function(BenchmarkId::new("sort_subject_date", label), |b| {
+        b.iter(|| sort(msgs, &program))
+    });
 }
 
 /// Thread CPU time, from the scheduler's per-thread runtime (nanoseconds).
@@ -374,36 +389,16 @@ impl ValueFormatter for CpuFormatter {
 fn cpu_benches(c: &mut Criterion<ThreadCpu>) {
     for &n in &[100_000usize, 1_000_000] {
         let raws = generate(n);
-        let keys: Vec<KeyRecord> = raws
-            .iter()
-            .enumerate()
-            .map(|(i, r)| KeyRecord::from_raw(&r.as_raw(i as u32 + 1)))
-            .collect();
+        let keys = key_records(&raws);
         drop(raws);
-        let msgs: Vec<(u32, &KeyRecord)> = keys
-            .iter()
-            .enumerate()
-            .map(|(i, k)| (i as u32 + 1, k))
-            .collect();
+        let msgs = numbered(&keys);
         let label = if n == 100_000 { "100k" } else { "1M" };
         let mut g = c.benchmark_group("sort_cpu");
         g.throughput(Throughput::Elements(n as u64));
         if n >= 1_000_000 {
             g.sample_size(10);
         }
-        g.bench_function(BenchmarkId::new("thread_references", label), |b| {
-            b.iter(|| thread(&msgs, ThreadAlgorithm::References))
-        });
-        g.bench_function(BenchmarkId::new("thread_orderedsubject", label), |b| {
-            b.iter(|| thread(&msgs, ThreadAlgorithm::OrderedSubject))
-        });
-        let program = [
-            SortCriterion::asc(SortKey::Subject),
-            SortCriterion::asc(SortKey::Date),
-        ];
-        g.bench_function(BenchmarkId::new("sort_subject_date", label), |b| {
-            b.iter(|| sort(&msgs, &program))
-        });
+        timed_operations(&mut g, label, &msgs);
         g.finish();
     }
     // Hostile input: a chain of n/3 messages, then n/3 pairs that each
@@ -412,11 +407,7 @@ fn cpu_benches(c: &mut Criterion<ThreadCpu>) {
     // pair would be quadratic; the link-cut tree keeps it near n log n.
     for &n in &[30_000usize, 300_000] {
         let keys = hostile(n);
-        let msgs: Vec<(u32, &KeyRecord)> = keys
-            .iter()
-            .enumerate()
-            .map(|(i, k)| (i as u32 + 1, k))
-            .collect();
+        let msgs = numbered(&keys);
         let mut g = c.benchmark_group("sort_cpu");
         g.throughput(Throughput::Elements(n as u64));
         g.sample_size(10);
