@@ -221,9 +221,15 @@ pub(crate) trait FolderBackend: Send {
     fn adopt(&mut self, _from: &Movable, _msg: &Msg) -> Result<Option<Appended>> {
         Ok(None)
     }
-    /// Forgets a message whose file another folder adopted: what
-    /// [`FolderBackend::remove`] does, except deleting the file.
-    fn forget_moved(&mut self, msg: &Msg, _to: &Movable) -> Result<()> {
+    /// The Maildir++ root whose quota this folder's messages count
+    /// against (`None`: no files, no quota root).
+    fn quota_root(&self) -> Option<std::path::PathBuf> {
+        None
+    }
+    /// Forgets a message whose file the folder with quota root `to_root`
+    /// adopted: what [`FolderBackend::remove`] does, except deleting the
+    /// file.
+    fn forget_moved(&mut self, msg: &Msg, _to_root: Option<&std::path::Path>) -> Result<()> {
         self.remove(msg)
     }
 }
@@ -615,14 +621,15 @@ impl Mailbox {
                 Some(from) if !std::ptr::eq(self, dest) => dest.adopt(from, &msg)?,
                 _ => None,
             };
-            match (adopted, movable) {
-                (Some(new), Some(from)) => {
+            match adopted {
+                Some(new) => {
+                    let to_root = dest.lock().backend.quota_root();
                     self.remove_with(&[uid.get()], false, |backend, m| {
-                        backend.forget_moved(m, &from)
+                        backend.forget_moved(m, to_root.as_deref())
                     })?;
                     out.push((uid, new));
                 }
-                _ => {
+                None => {
                     // No rename possible: copy, then remove.
                     let pairs = self.copy_to(&[uid], dest)?;
                     let done: Vec<Uid> = pairs.iter().map(|(s, _)| *s).collect();

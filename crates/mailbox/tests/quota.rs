@@ -147,3 +147,49 @@ fn move_at_the_quota_limit_renames_the_file_and_keeps_usage() {
     assert_eq!(again.flags, moved.flags);
     assert_eq!(store.open(&MailboxName::inbox()).unwrap().len(), 0);
 }
+
+#[test]
+fn move_into_another_quota_root_counts_there() {
+    let tmp = tempfile::tempdir().unwrap();
+    let open = |name: &str| {
+        let root = tmp.path().join(name);
+        let store = MaildirStore::with_options(
+            &root,
+            MaildirOptions {
+                quota: Arc::new(MaildirsizeQuota::default()),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        (root, store)
+    };
+    let (alice_root, alice) = open("alice");
+    let (bob_root, bob) = open("bob");
+    fs::write(alice_root.join("maildirsize"), b"1000S,10C\n0 0\n").unwrap();
+    fs::write(bob_root.join("maildirsize"), b"100S,10C\n0 0\n").unwrap();
+    let usage = |r: &std::path::Path| -> (i64, i64) {
+        let text = fs::read_to_string(r.join("maildirsize")).unwrap();
+        text.lines().skip(1).fold((0, 0), |acc, l| {
+            let v: Vec<i64> = l.split_whitespace().map(|x| x.parse().unwrap()).collect();
+            (acc.0 + v[0], acc.1 + v[1])
+        })
+    };
+    let from = alice.open(&MailboxName::inbox()).unwrap();
+    let to = bob.open(&MailboxName::inbox()).unwrap();
+    let u = from.append(&msg(150), &FlagSet::new(), None).unwrap();
+    // Over bob's limit: refused, and the message stays where it was.
+    assert!(matches!(
+        from.move_to(&[u], &to),
+        Err(MailboxError::OverQuota)
+    ));
+    assert_eq!((from.len(), to.len()), (1, 0));
+    assert_eq!(usage(&alice_root), (150, 1));
+    assert_eq!(usage(&bob_root), (0, 0));
+    let v = from.append(&msg(60), &FlagSet::new(), None).unwrap();
+    let pairs = from.move_to(&[v], &to).unwrap();
+    assert_eq!(pairs.len(), 1);
+    assert_eq!((from.len(), to.len()), (1, 1));
+    // The usage moved from one root to the other.
+    assert_eq!(usage(&alice_root), (150, 1));
+    assert_eq!(usage(&bob_root), (60, 1));
+}

@@ -791,9 +791,13 @@ impl FolderBackend for MaildirFolder {
         Ok(Some(Appended::Msg(new)))
     }
 
-    fn forget_moved(&mut self, msg: &Msg, to: &Movable) -> Result<()> {
+    fn quota_root(&self) -> Option<PathBuf> {
+        Some(super::store::maildir_root_of(&self.dir))
+    }
+
+    fn forget_moved(&mut self, msg: &Msg, to_root: Option<&Path>) -> Result<()> {
         let root = super::store::maildir_root_of(&self.dir);
-        if root != to.quota_root {
+        if to_root != Some(root.as_path()) {
             self.quota.record(&root, -(msg.size as i64), -1);
         }
         self.forget_entry(msg);
