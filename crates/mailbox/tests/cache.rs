@@ -305,3 +305,31 @@ fn a_new_uid_space_drops_derived_values() {
     };
     assert_eq!(part.media_subtype, "html");
 }
+
+#[test]
+fn long_headers_are_read_whole_for_envelope_and_sort_key() {
+    // A References field of about 40 KiB puts the Subject, and the blank
+    // line, far past the first read of the header.
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    for s in ["cur", "new", "tmp"] {
+        fs::create_dir_all(root.join(s)).unwrap();
+    }
+    let refs: Vec<String> = (0..2_000)
+        .map(|i| format!("<ref{i}@example.org>"))
+        .collect();
+    let raw = format!(
+        "From: a@example.org\nReferences: {}\nSubject: after the long field\nMessage-ID: <long@x>\n\nbody\n",
+        refs.join("\n ")
+    );
+    assert!(raw.len() > 40_000);
+    fs::write(root.join("cur/1700000000.M1P1.host:2,"), &raw).unwrap();
+    let store = MaildirStore::new(root).unwrap();
+    let mb = store.open(&MailboxName::inbox()).unwrap();
+    let uid = mb.messages()[0].uid;
+    let env = mb.envelope(uid).unwrap();
+    assert_eq!(env.subject.as_deref(), Some(&b"after the long field"[..]));
+    let key = mb.sort_key(uid).unwrap();
+    assert_eq!(key.references().len(), 2_000);
+    assert_eq!(key.message_id().map(|m| m.as_bytes()), Some(&b"long@x"[..]));
+}
