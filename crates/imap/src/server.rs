@@ -443,16 +443,7 @@ impl ServerConnection {
                             step: SaslStep::Plain,
                         };
                     }
-                    (false, Some(ir)) => match String::from_utf8(ir.expose_secret().clone()) {
-                        Ok(username) => {
-                            self.challenge(b"Password:");
-                            self.pending = Pending::Sasl {
-                                tag,
-                                step: SaslStep::LoginPassword { username },
-                            };
-                        }
-                        Err(_) => self.sasl_failed(tag, SaslError::NotUtf8),
-                    },
+                    (false, Some(ir)) => self.login_username(tag, ir.expose_secret().clone()),
                     (false, None) => {
                         self.challenge(b"Username:");
                         self.pending = Pending::Sasl {
@@ -489,6 +480,21 @@ impl ServerConnection {
             mechanism: Atom::from_static(mechanism),
             credentials,
         });
+    }
+
+    /// SASL LOGIN's user name (initial response or first answer): ask
+    /// for the password next.
+    fn login_username(&mut self, tag: Tag, data: Vec<u8>) {
+        match String::from_utf8(data) {
+            Ok(username) => {
+                self.challenge(b"Password:");
+                self.pending = Pending::Sasl {
+                    tag,
+                    step: SaslStep::LoginPassword { username },
+                };
+            }
+            Err(_) => self.sasl_failed(tag, SaslError::NotUtf8),
+        }
     }
 
     fn sasl_failed(&mut self, tag: Tag, e: SaslError) {
@@ -542,16 +548,7 @@ impl ServerConnection {
                 };
                 match step {
                     SaslStep::Plain => self.finish_plain(tag, &data),
-                    SaslStep::LoginUser => match String::from_utf8(data) {
-                        Ok(username) => {
-                            self.challenge(b"Password:");
-                            self.pending = Pending::Sasl {
-                                tag,
-                                step: SaslStep::LoginPassword { username },
-                            };
-                        }
-                        Err(_) => self.sasl_failed(tag, SaslError::NotUtf8),
-                    },
+                    SaslStep::LoginUser => self.login_username(tag, data),
                     SaslStep::LoginPassword { username } => match String::from_utf8(data) {
                         Ok(password) => self.sasl_done(
                             tag,
