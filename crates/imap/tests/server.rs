@@ -301,6 +301,35 @@ fn authenticate_plain_and_login() {
 }
 
 #[test]
+fn authenticate_login_with_the_user_name_as_initial_response() {
+    // SASL-IR (RFC 4959) with LOGIN: the initial response is the user
+    // name, so the password is asked for at once.
+    let mut h = H::new();
+    assert_eq!(h.feed(b"a1 AUTHENTICATE LOGIN dGlt\r\n"), vec![]);
+    assert_eq!(h.out(), "+ UGFzc3dvcmQ6\r\n");
+    let ev = h.feed(b"c2VjcmV0\r\n");
+    let [ServerEvent::Authenticate { credentials, .. }] = &ev[..] else {
+        panic!("{ev:?}")
+    };
+    assert_eq!(credentials.username, "tim");
+    assert_eq!(credentials.password.expose_secret(), "secret");
+    h.conn.complete(
+        &tag("a1"),
+        StatusKind::No,
+        Some(Code::AuthenticationFailed),
+        "no",
+    );
+    h.out();
+    // A user name that is not UTF-8 ends the exchange with BAD.
+    let ev = h.feed(b"a2 AUTHENTICATE LOGIN /w==\r\n");
+    assert!(
+        matches!(&ev[..], [ServerEvent::ProtocolViolation { .. }]),
+        "{ev:?}"
+    );
+    assert!(h.out().starts_with("a2 BAD"));
+}
+
+#[test]
 fn authenticate_driven_by_the_application() {
     let mut h = H::new();
     let ev = h.feed(b"a1 AUTHENTICATE X-TOKEN\r\n");
