@@ -24,7 +24,8 @@ fuzz_target!(|data: &[u8]| {
     let paths: [&[u32]; 7] = [&[], &[1], &[2], &[1, 1], &[2, 1], &[1, 2, 1], &[3, 1, 1, 1]];
     for path in paths {
         for text in &texts {
-            let s = Section { part: path.to_vec(), text: text.clone() };
+            let part = path.iter().filter_map(|&p| std::num::NonZeroU32::new(p)).collect();
+            let s = Section { part, text: text.clone() };
             if let Some(bytes) = m.section(&s) {
                 let _ = partial(&bytes, 3, 10);
             }

@@ -657,29 +657,8 @@ pub enum FetchAttribute {
     },
 }
 
-/// A `section` (RFC 3501 §9): part numbers and a text specifier.
-#[derive(Clone, Debug, PartialEq, Eq, Default)]
-pub struct Section {
-    /// Part numbers (`1.2.3`); empty for the whole message.
-    pub part: Vec<NonZeroU32>,
-    /// The text specifier.
-    pub text: Option<SectionText>,
-}
-
-/// `section-msgtext` / `MIME` (RFC 3501 §9).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum SectionText {
-    /// `HEADER`
-    Header,
-    /// `HEADER.FIELDS (names)` (at least one name).
-    HeaderFields(Vec<String>),
-    /// `HEADER.FIELDS.NOT (names)` (at least one name).
-    HeaderFieldsNot(Vec<String>),
-    /// `TEXT`
-    Text,
-    /// `MIME` (only after a part number).
-    Mime,
-}
+/// A `section` (RFC 3501 §9) and its text specifier, shared with stores.
+pub use postroom_types::{Section, SectionText};
 
 /// How STORE changes flags.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

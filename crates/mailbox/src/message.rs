@@ -6,6 +6,7 @@
 //! cannot recurse without bound.
 
 use std::borrow::Cow;
+use std::num::NonZeroU32;
 use std::ops::Range;
 
 use postroom_types::{
@@ -83,29 +84,9 @@ pub fn partial(bytes: &[u8], origin: u32, length: u32) -> &[u8] {
     &bytes[start..end]
 }
 
-/// A section specification (RFC 3501 §6.4.5 `section-spec`).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Section {
-    /// Part numbers (`1.2.3`); empty for the whole message.
-    pub part: Vec<u32>,
-    /// What of the part (none: its body).
-    pub text: Option<SectionText>,
-}
-
-/// The text item of a section.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum SectionText {
-    /// `HEADER`
-    Header,
-    /// `HEADER.FIELDS (names)`
-    HeaderFields(Vec<String>),
-    /// `HEADER.FIELDS.NOT (names)`
-    HeaderFieldsNot(Vec<String>),
-    /// `TEXT`
-    Text,
-    /// `MIME` (only after a part number)
-    Mime,
-}
+/// A section specification (RFC 3501 §6.4.5 `section-spec`), as the codec
+/// parses it.
+pub use postroom_types::{Section, SectionText};
 
 /// A parsed message over its CRLF form.
 #[derive(Debug, Clone)]
@@ -249,9 +230,10 @@ impl Message {
         decoded_headers(&self.data[self.root.header.clone()])
     }
 
-    fn resolve(&self, path: &[u32]) -> Option<&Entity> {
+    fn resolve(&self, path: &[NonZeroU32]) -> Option<&Entity> {
         let mut cur = &self.root;
-        for (i, &n) in path.iter().enumerate() {
+        for (i, n) in path.iter().enumerate() {
+            let n = n.get();
             cur = if i == 0 {
                 match &cur.children {
                     Children::Multi(v) => v.get((n as usize).checked_sub(1)?)?,

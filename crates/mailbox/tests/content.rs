@@ -14,7 +14,10 @@ fn addr(name: Option<&str>, mailbox: &str, host: &str) -> Address {
 
 fn sec(part: &[u32], text: Option<SectionText>) -> Section {
     Section {
-        part: part.to_vec(),
+        part: part
+            .iter()
+            .map(|&p| std::num::NonZeroU32::new(p).expect("part numbers start at 1"))
+            .collect(),
         text,
     }
 }

@@ -36,26 +36,13 @@ pub(super) struct FetchJob {
     targets: VecDeque<(u32, Uid)>,
 }
 
-fn whole_part(m: &Message, text: message::SectionText) -> Vec<u8> {
-    m.section(&message::Section {
+fn whole_part(m: &Message, text: SectionText) -> Vec<u8> {
+    m.section(&Section {
         part: Vec::new(),
         text: Some(text),
     })
     .map(|c| c.into_owned())
     .unwrap_or_default()
-}
-
-fn mailbox_section(s: &Section) -> message::Section {
-    message::Section {
-        part: s.part.iter().map(|p| p.get()).collect(),
-        text: s.text.as_ref().map(|t| match t {
-            SectionText::Header => message::SectionText::Header,
-            SectionText::HeaderFields(f) => message::SectionText::HeaderFields(f.clone()),
-            SectionText::HeaderFieldsNot(f) => message::SectionText::HeaderFieldsNot(f.clone()),
-            SectionText::Text => message::SectionText::Text,
-            SectionText::Mime => message::SectionText::Mime,
-        }),
-    }
 }
 
 impl Session {
@@ -216,21 +203,17 @@ impl Session {
                     FetchItem::Rfc822(parsed.as_ref().map(|m| m.bytes().to_vec()))
                 }
                 FetchAttribute::Rfc822Header => FetchItem::Rfc822Header(
-                    parsed
-                        .as_ref()
-                        .map(|m| whole_part(m, message::SectionText::Header)),
+                    parsed.as_ref().map(|m| whole_part(m, SectionText::Header)),
                 ),
-                FetchAttribute::Rfc822Text => FetchItem::Rfc822Text(
-                    parsed
-                        .as_ref()
-                        .map(|m| whole_part(m, message::SectionText::Text)),
-                ),
+                FetchAttribute::Rfc822Text => {
+                    FetchItem::Rfc822Text(parsed.as_ref().map(|m| whole_part(m, SectionText::Text)))
+                }
                 FetchAttribute::BodySection {
                     section, partial, ..
                 } => {
                     let Some(m) = &parsed else { continue };
                     let bytes = m
-                        .section(&mailbox_section(section))
+                        .section(section)
                         .map(|c| c.into_owned())
                         .unwrap_or_default();
                     let (origin, data) = match partial {
