@@ -127,10 +127,10 @@ impl MaildirFolder {
     /// is the folder: no directory read, no UID file parse, no stat. The
     /// record names move into the messages (no copy); the rest of the
     /// index stays for [`FolderBackend::take_cached`].
-    fn open_from_index(&mut self, current: &[Stamp; 4]) -> Option<ScanResult> {
+    fn open_from_index(&mut self, current: &[Stamp; 4], taken: SystemTime) -> Option<ScanResult> {
         let mut index = self.index.take()?;
         let usable = index.stamps.is_some_and(|st| st == file_stamps(current))
-            && settled(current, SystemTime::now())
+            && settled(current, taken)
             && index.records.iter().all(|r| index_date(r.mtime).is_some());
         // Dovecot's keyword letters are imported by a full scan.
         let dovecot_import = current[3].is_none() && self.dir.join(DOVECOT_KEYWORDS).exists();
@@ -553,18 +553,22 @@ impl MaildirFolder {
 
 impl FolderBackend for MaildirFolder {
     fn scan(&mut self, force: bool, known: &[Msg]) -> Result<Option<ScanResult>> {
+        // The clock is read before the stamps, so a stamp that is old
+        // at this time was old when it was read: a change after the read
+        // (even during the scan below) must move it.
+        let taken = SystemTime::now();
         let stamps = self.current_stamps();
         if !force && self.stamps.is_some() && self.stamps == Some(stamps) {
             return Ok(None);
         }
         if !self.index_read {
             self.load_index_file();
-            if let Some(result) = self.open_from_index(&stamps) {
+            if let Some(result) = self.open_from_index(&stamps, taken) {
                 return Ok(Some(result));
             }
         }
         let result = self.scan_locked(known)?;
-        self.stamps = settled(&stamps, SystemTime::now()).then_some(stamps);
+        self.stamps = settled(&stamps, taken).then_some(stamps);
         Ok(Some(result))
     }
 
@@ -945,14 +949,35 @@ fn read_names(dir: &Path) -> Result<Vec<String>> {
     Ok(out)
 }
 
-/// Directory times have coarse granularity: trust stamps only when they
-/// are old enough that a later change must move them.
+/// Trust stamps only when they are old enough that a later change must
+/// move them: a change made within the same timestamp tick as the last
+/// one leaves a directory's time as it was, so a stamp younger than the
+/// file system's granularity proves nothing.
+///
+/// The granularity is read from the stamp itself. A time with a
+/// sub-second part comes from a file system that keeps nanoseconds
+/// (ext4, XFS, Btrfs, tmpfs), whose times advance at least every kernel
+/// tick (at most 10 ms); [`FINE_MARGIN`] is ten ticks. A time on a whole
+/// second may come from one that keeps seconds (ext3's small inodes,
+/// some NFS servers) or two (FAT), so it must be more than two seconds
+/// old.
 fn settled(stamps: &[Stamp; 4], now: SystemTime) -> bool {
     stamps.iter().flatten().all(|(t, _)| {
-        now.duration_since(*t)
-            .is_ok_and(|d| d > Duration::from_secs(2))
+        let fine = t
+            .duration_since(UNIX_EPOCH)
+            .is_ok_and(|d| d.subsec_nanos() != 0);
+        let margin = if fine {
+            FINE_MARGIN
+        } else {
+            Duration::from_secs(2)
+        };
+        now.duration_since(*t).is_ok_and(|d| d > margin)
     })
 }
+
+/// How old a sub-second directory time must be to be trusted (see
+/// [`settled`]).
+const FINE_MARGIN: Duration = Duration::from_millis(100);
 
 fn file_stamps(stamps: &[Stamp; 4]) -> [FileStamp; 4] {
     stamps.map(|s| {
@@ -1008,4 +1033,36 @@ fn new_uid_validity(previous: u32) -> u32 {
     };
     LAST.fetch_max(v, std::sync::atomic::Ordering::Relaxed);
     v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(secs: u64, nanos: u32) -> Stamp {
+        Some((UNIX_EPOCH + Duration::new(secs, nanos), 0))
+    }
+
+    #[test]
+    fn sub_second_stamps_settle_after_the_fine_margin() {
+        let t = UNIX_EPOCH + Duration::new(1_700_000_000, 123_456_789);
+        let stamps = [at(1_700_000_000, 123_456_789), None, None, None];
+        assert!(!settled(&stamps, t + Duration::from_millis(50)));
+        assert!(settled(&stamps, t + Duration::from_millis(150)));
+    }
+
+    #[test]
+    fn whole_second_stamps_wait_two_seconds() {
+        let t = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        let stamps = [at(1_700_000_000, 0), at(1_600_000_000, 5), None, None];
+        assert!(!settled(&stamps, t + Duration::from_millis(1500)));
+        assert!(settled(&stamps, t + Duration::from_millis(2100)));
+    }
+
+    #[test]
+    fn a_stamp_from_the_future_is_not_settled() {
+        let stamps = [at(1_700_000_010, 7), None, None, None];
+        let now = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        assert!(!settled(&stamps, now));
+    }
 }
