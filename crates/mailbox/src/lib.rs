@@ -99,6 +99,7 @@ pub mod quota;
 mod search;
 pub mod session;
 pub mod store;
+mod watch;
 
 pub use deliver::{deliver, deliver_with_quota};
 pub use error::{FormatError, MailboxError, NameProblem, Result};

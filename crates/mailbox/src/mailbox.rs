@@ -268,7 +268,7 @@ pub struct Mailbox {
     /// Set by the file system watcher when the folder changed on disk.
     fs_event: Arc<std::sync::atomic::AtomicBool>,
     /// The file system watcher, when one runs (kept alive here).
-    watcher: Mutex<Option<notify::RecommendedWatcher>>,
+    watcher: Mutex<Option<crate::watch::DirWatch>>,
     poll_interval: Duration,
     caches: Mutex<Caches>,
     /// A POP3 maildrop holds this mailbox exclusively (in this process).
@@ -1018,33 +1018,19 @@ impl Mailbox {
     }
 
     /// Starts watching `dirs` with the operating system's file change
-    /// notification (inotify on Linux, through the `notify` crate): a
+    /// notification (inotify on Linux; see [`crate::watch`]): a
     /// change there wakes [`Mailbox::wait_for_change`] at once, which then
     /// rescans. Returns whether watching works; when it does not (no
     /// inotify, watch limits reached), polling alone goes on.
     pub(crate) fn watch(&self, dirs: &[std::path::PathBuf]) -> bool {
-        use notify::Watcher;
         let flag = Arc::clone(&self.fs_event);
         let changed = Arc::clone(&self.changed);
-        let handler = move |res: notify::Result<notify::Event>| {
-            let relevant = match res {
-                Ok(ev) => !matches!(ev.kind, notify::EventKind::Access(_)),
-                // Lost events (queue overflow): rescan to be sure.
-                Err(_) => true,
-            };
-            if relevant {
-                flag.store(true, std::sync::atomic::Ordering::Release);
-                changed.notify_all();
-            }
-        };
-        let Ok(mut w) = notify::recommended_watcher(handler) else {
+        let Some(w) = crate::watch::DirWatch::start(dirs, move || {
+            flag.store(true, std::sync::atomic::Ordering::Release);
+            changed.notify_all();
+        }) else {
             return false;
         };
-        for d in dirs {
-            if w.watch(d, notify::RecursiveMode::NonRecursive).is_err() {
-                return false;
-            }
-        }
         *self.watcher.lock().unwrap_or_else(|e| e.into_inner()) = Some(w);
         true
     }
