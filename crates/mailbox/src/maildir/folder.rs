@@ -65,11 +65,15 @@ pub(crate) struct MaildirFolder {
     index_read: bool,
     /// Whether the first scan was served by `postroom-index` alone.
     opened_from_index: bool,
+    /// Marks the directory alive in this process until the backend (and
+    /// so its last index save) is gone.
+    _alive: super::store::AliveGuard,
 }
 
 impl MaildirFolder {
     pub(crate) fn new(dir: PathBuf, quota: Arc<dyn QuotaHook>) -> MaildirFolder {
         MaildirFolder {
+            _alive: super::store::AliveGuard::new(),
             dir,
             quota,
             db: UidDb::default(),
@@ -83,6 +87,11 @@ impl MaildirFolder {
             index_read: false,
             opened_from_index: false,
         }
+    }
+
+    /// The signal of this backend's end (after its last index save).
+    pub(crate) fn closing(&self) -> Arc<super::store::Closing> {
+        self._alive.closing()
     }
 
     /// Reads `postroom-index` once, at the first scan (`None` when absent

@@ -4,8 +4,8 @@ use std::collections::HashMap;
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, OnceLock, Weak};
-use std::time::Duration;
+use std::sync::{Arc, Condvar, Mutex, OnceLock, Weak};
+use std::time::{Duration, Instant};
 
 use postroom_types::MailboxName;
 
@@ -73,15 +73,71 @@ pub struct MaildirStore {
 
 /// Open mailboxes of this process, by folder directory, so every session
 /// shares one [`Mailbox`] per folder.
-fn registry() -> &'static Mutex<HashMap<PathBuf, Weak<Mailbox>>> {
-    static R: OnceLock<Mutex<HashMap<PathBuf, Weak<Mailbox>>>> = OnceLock::new();
+type Registry = HashMap<PathBuf, (Weak<Mailbox>, Arc<Closing>)>;
+
+fn registry() -> &'static Mutex<Registry> {
+    static R: OnceLock<Mutex<Registry>> = OnceLock::new();
     R.get_or_init(|| Mutex::new(HashMap::new()))
+}
+
+/// Whether a folder backend is gone. A mailbox whose last handle was
+/// just dropped is still writing `postroom-index` while its backend
+/// lives; an open of the same folder waits for that (see
+/// [`Closing::wait`]), since an open that read the index before the save
+/// would scan and parse everything again (a webmail opens a session per
+/// page, right after the last one closed).
+#[derive(Default)]
+pub(crate) struct Closing {
+    gone: Mutex<bool>,
+    cv: Condvar,
+}
+
+impl Closing {
+    fn is_gone(&self) -> bool {
+        *self.gone.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn wait(&self, limit: Duration) {
+        let deadline = Instant::now() + limit;
+        let mut gone = self.gone.lock().unwrap_or_else(|e| e.into_inner());
+        while !*gone {
+            let now = Instant::now();
+            if now >= deadline {
+                return;
+            }
+            gone = self
+                .cv
+                .wait_timeout(gone, deadline - now)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+    }
+}
+
+/// Held by a folder's backend; marks its [`Closing`] gone when dropped.
+pub(crate) struct AliveGuard(Arc<Closing>);
+
+impl AliveGuard {
+    pub(crate) fn new() -> AliveGuard {
+        AliveGuard(Arc::default())
+    }
+
+    pub(crate) fn closing(&self) -> Arc<Closing> {
+        Arc::clone(&self.0)
+    }
+}
+
+impl Drop for AliveGuard {
+    fn drop(&mut self) {
+        *self.0.gone.lock().unwrap_or_else(|e| e.into_inner()) = true;
+        self.0.cv.notify_all();
+    }
 }
 
 /// The open mailbox of a folder directory in this process, if any.
 pub(crate) fn registered(dir: &Path) -> Option<Arc<Mailbox>> {
     let r = registry().lock().unwrap_or_else(|e| e.into_inner());
-    r.get(dir).and_then(Weak::upgrade)
+    r.get(dir).and_then(|(w, _)| w.upgrade())
 }
 
 impl MaildirStore {
@@ -362,16 +418,28 @@ impl Store for MaildirStore {
             return Err(MailboxError::NotFound(name.as_str().to_owned()));
         }
         let mut r = registry().lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(mb) = r.get(&dir).and_then(Weak::upgrade) {
-            return Ok(mb);
+        if let Some((weak, closing)) = r.get(&dir) {
+            if let Some(mb) = weak.upgrade() {
+                return Ok(mb);
+            }
+            // The last handle is gone but its backend may still be saving
+            // the index: wait for that, without holding the registry.
+            let closing = Arc::clone(closing);
+            drop(r);
+            closing.wait(Duration::from_secs(10));
+            r = registry().lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(mb) = r.get(&dir).and_then(|(w, _)| w.upgrade()) {
+                return Ok(mb);
+            }
         }
         let backend = MaildirFolder::new(dir.clone(), Arc::clone(&self.options.quota));
+        let closing = backend.closing();
         let mb = Mailbox::open(path.name(), Box::new(backend), self.options.poll_interval)?;
         if self.file_watch {
             mb.watch(&[dir.join("cur"), dir.join("new")]);
         }
-        r.retain(|_, w| w.strong_count() > 0);
-        r.insert(dir, Arc::downgrade(&mb));
+        r.retain(|_, (w, c)| w.strong_count() > 0 || !c.is_gone());
+        r.insert(dir, (Arc::downgrade(&mb), closing));
         Ok(mb)
     }
 }
