@@ -143,7 +143,7 @@ impl MaildirFolder {
             && index.records.iter().all(|r| index_date(r.mtime).is_some());
         // Dovecot's keyword letters are imported by a full scan.
         let dovecot_import = current[3].is_none() && self.dir.join(DOVECOT_KEYWORDS).exists();
-        if !usable || dovecot_import || self.load_keywords(&[]).is_err() {
+        if !usable || dovecot_import || self.load_keywords(std::iter::empty()).is_err() {
             self.index = Some(index);
             return None;
         }
@@ -250,7 +250,10 @@ impl MaildirFolder {
 
     /// Reads keywords: Courier's directory if present, else Dovecot's
     /// letters (imported into Courier's layout right away).
-    fn load_keywords(&mut self, names: &[(String, MaildirName)]) -> Result<()> {
+    fn load_keywords<'a>(
+        &mut self,
+        names: impl IntoIterator<Item = &'a MaildirName>,
+    ) -> Result<()> {
         let kdir = self.dir.join(KEYWORD_DIR);
         match fs::read_dir(&kdir) {
             Ok(_) => {
@@ -264,7 +267,7 @@ impl MaildirFolder {
                 self.keywords = CourierKeywords::default();
                 if let Ok(bytes) = fs::read(self.dir.join(DOVECOT_KEYWORDS)) {
                     let letters = parse_dovecot_keywords(&bytes);
-                    for (_, n) in names {
+                    for n in names {
                         let kws: Vec<String> = n
                             .dovecot_letters
                             .iter()
@@ -414,11 +417,7 @@ impl MaildirFolder {
                 .collect();
             self.save_db()?;
         }
-        let names: Vec<(String, MaildirName)> = with_uid
-            .iter()
-            .map(|(_, f, n, _)| (f.clone(), n.clone()))
-            .collect();
-        self.load_keywords(&names)?;
+        self.load_keywords(with_uid.iter().map(|(_, _, n, _)| n))?;
         self.apply_index_stats();
         // What the mailbox already knows of a file name needs no stat.
         let by_name: HashMap<&str, (InternalDate, u64)> = known_msgs
@@ -1020,11 +1019,10 @@ fn courier_order(a: &str, b: &str) -> std::cmp::Ordering {
             .take(19)
             .fold(0u64, |acc, d| acc * 10 + u64::from(d - b'0'))
     };
-    let base = |s: &str| {
-        s.rsplit_once(':')
-            .map_or(s.to_owned(), |(b, _)| b.to_owned())
-    };
-    lead(a).cmp(&lead(b)).then_with(|| base(a).cmp(&base(b)))
+    fn base(s: &str) -> &str {
+        s.rsplit_once(':').map_or(s, |(b, _)| b)
+    }
+    lead(a).cmp(&lead(b)).then_with(|| base(a).cmp(base(b)))
 }
 
 /// A UIDVALIDITY for a new UID space: Courier's `time - 10^9`, and always
