@@ -775,27 +775,33 @@ impl Mailbox {
         };
         let size = self.rfc822_size(uid)?;
         let header = self.header(uid)?;
-        let parsed = Message::parse(&header);
-        let env = Arc::new(parsed.envelope());
-        let fields = parsed.header_fields();
-        let get = |name: &str| {
-            fields
-                .iter()
-                .find(|(n, _)| n.eq_ignore_ascii_case(name))
-                .map(|(_, v)| v.as_slice())
-        };
+        let header = crate::message::to_crlf(&header);
+        // The header alone, split once: no MIME parse is needed here.
+        let fields = crate::message::TopFields::new(&header);
+        let env = Arc::new(fields.envelope());
+        let [d, s, f, t, c, m, i, r] = [
+            "date",
+            "subject",
+            "from",
+            "to",
+            "cc",
+            "message-id",
+            "in-reply-to",
+            "references",
+        ]
+        .map(|name| fields.get(name));
         let key = Arc::new(KeyRecord::from_raw(&RawMessage {
             number: uid.get(),
             internal_date: date.0.timestamp(),
             size,
-            date: get("date"),
-            subject: get("subject"),
-            from: get("from"),
-            to: get("to"),
-            cc: get("cc"),
-            message_id: get("message-id"),
-            in_reply_to: get("in-reply-to"),
-            references: get("references"),
+            date: d.as_deref(),
+            subject: s.as_deref(),
+            from: f.as_deref(),
+            to: t.as_deref(),
+            cc: c.as_deref(),
+            message_id: m.as_deref(),
+            in_reply_to: i.as_deref(),
+            references: r.as_deref(),
         }));
         let mut c = self.caches();
         if self.lock().find(uid.get()).is_some() {

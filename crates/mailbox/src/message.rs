@@ -930,25 +930,58 @@ pub(crate) fn decoded_headers(hdr: &[u8]) -> Vec<(String, String)> {
 }
 
 fn envelope_of(hdr: &[u8]) -> Envelope {
-    let addrs = |name: &str| field(hdr, name).map(|v| crate::address::parse_address_list(&v));
-    let from = addrs("from").unwrap_or_default();
-    let sender = addrs("sender")
-        .filter(|a| !a.is_empty())
-        .unwrap_or_else(|| from.clone());
-    let reply_to = addrs("reply-to")
-        .filter(|a| !a.is_empty())
-        .unwrap_or_else(|| from.clone());
-    Envelope {
-        date: field(hdr, "date"),
-        subject: field(hdr, "subject"),
-        from,
-        sender,
-        reply_to,
-        to: addrs("to").unwrap_or_default(),
-        cc: addrs("cc").unwrap_or_default(),
-        bcc: addrs("bcc").unwrap_or_default(),
-        in_reply_to: field(hdr, "in-reply-to"),
-        message_id: field(hdr, "message-id"),
+    TopFields::new(hdr).envelope()
+}
+
+/// The fields of one header (CRLF line ends), split once, for the
+/// lookups of ENVELOPE and the sort keys: each looks for the first field
+/// of its name, as [`field`] does, without splitting the header again.
+pub(crate) struct TopFields<'a> {
+    spans: Vec<(&'a [u8], &'a [u8], &'a [u8])>,
+}
+
+impl<'a> TopFields<'a> {
+    /// Splits a header (CRLF line ends, as [`to_crlf`] gives).
+    pub(crate) fn new(hdr: &'a [u8]) -> TopFields<'a> {
+        TopFields {
+            spans: field_spans(hdr),
+        }
+    }
+
+    /// The first field named `name`, unfolded and trimmed.
+    pub(crate) fn get(&self, name: &str) -> Option<Vec<u8>> {
+        self.spans
+            .iter()
+            .find(|(n, _, _)| n.eq_ignore_ascii_case(name.as_bytes()))
+            .map(|(_, v, _)| unfold(v))
+    }
+
+    /// ENVELOPE (RFC 3501 §7.4.2): sender and reply-to default to from
+    /// when absent or empty.
+    pub(crate) fn envelope(&self) -> Envelope {
+        let addrs = |name: &str| {
+            self.get(name)
+                .map(|v| crate::address::parse_address_list(&v))
+        };
+        let from = addrs("from").unwrap_or_default();
+        let sender = addrs("sender")
+            .filter(|a| !a.is_empty())
+            .unwrap_or_else(|| from.clone());
+        let reply_to = addrs("reply-to")
+            .filter(|a| !a.is_empty())
+            .unwrap_or_else(|| from.clone());
+        Envelope {
+            date: self.get("date"),
+            subject: self.get("subject"),
+            from,
+            sender,
+            reply_to,
+            to: addrs("to").unwrap_or_default(),
+            cc: addrs("cc").unwrap_or_default(),
+            bcc: addrs("bcc").unwrap_or_default(),
+            in_reply_to: self.get("in-reply-to"),
+            message_id: self.get("message-id"),
+        }
     }
 }
 
