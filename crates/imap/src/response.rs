@@ -365,8 +365,9 @@ pub struct NamespaceDescription {
 pub enum FetchItem {
     /// `FLAGS (...)`
     Flags(Vec<FlagFetch>),
-    /// `ENVELOPE (...)`
-    Envelope(Box<Envelope>),
+    /// `ENVELOPE (...)`; shared, so a server can send the envelope it
+    /// keeps cached without copying it.
+    Envelope(std::sync::Arc<Envelope>),
     /// `INTERNALDATE "..."`
     InternalDate(InternalDate),
     /// `RFC822 nstring`

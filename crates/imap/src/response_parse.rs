@@ -717,7 +717,7 @@ fn fetch_item(c: &mut Cursor<'_>, o: &ResponseParseOptions) -> PResult<FetchItem
     c.sp()?;
     Ok(match w {
         b"FLAGS" => FetchItem::Flags(c.paren_list(true, Cursor::flag_fetch)?),
-        b"ENVELOPE" => FetchItem::Envelope(Box::new(envelope(c)?)),
+        b"ENVELOPE" => FetchItem::Envelope(std::sync::Arc::new(envelope(c)?)),
         b"INTERNALDATE" => FetchItem::InternalDate(c.date_time()?),
         b"RFC822" => FetchItem::Rfc822(c.nstring_bytes()?),
         b"RFC822.HEADER" => FetchItem::Rfc822Header(c.nstring_bytes()?),

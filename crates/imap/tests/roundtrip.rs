@@ -653,7 +653,7 @@ fn fetch_item() -> impl Strategy<Value = FetchItem> {
             0..4
         )
         .prop_map(FetchItem::Flags),
-        envelope().prop_map(|e| FetchItem::Envelope(Box::new(e))),
+        envelope().prop_map(|e| FetchItem::Envelope(std::sync::Arc::new(e))),
         date_time().prop_map(FetchItem::InternalDate),
         option::of(bytes()).prop_map(FetchItem::Rfc822),
         option::of(bytes()).prop_map(FetchItem::Rfc822Header),

@@ -713,7 +713,7 @@ fn rfc3501_section8_sample_session() {
                 postroom_types::InternalDate::parse_imap("17-Jul-1996 02:44:25 -0700").unwrap(),
             ),
             FetchItem::Rfc822Size(4286),
-            FetchItem::Envelope(Box::new(envelope)),
+            FetchItem::Envelope(std::sync::Arc::new(envelope)),
             FetchItem::Body(Box::new(body)),
         ],
     });

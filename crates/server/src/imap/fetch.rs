@@ -30,7 +30,8 @@ pub(super) const FETCH_BUDGET: usize = 256 * 1024;
 pub(super) struct FetchJob {
     tag: Tag,
     uid: bool,
-    attrs: Vec<FetchAttribute>,
+    /// Shared with each message's step, so none copies the list.
+    attrs: std::sync::Arc<[FetchAttribute]>,
     may_set_seen: bool,
     needs_raw: bool,
     targets: VecDeque<(u32, Uid)>,
@@ -100,7 +101,7 @@ impl Session {
         self.fetch_job = Some(FetchJob {
             tag,
             uid,
-            attrs,
+            attrs: attrs.into(),
             may_set_seen,
             needs_raw,
             targets,
@@ -129,8 +130,11 @@ impl Session {
                 self.conn.complete(&job.tag, StatusKind::Ok, None, text);
                 return;
             };
-            let (attrs, may_set_seen, needs_raw) =
-                (job.attrs.clone(), job.may_set_seen, job.needs_raw);
+            let (attrs, may_set_seen, needs_raw) = (
+                std::sync::Arc::clone(&job.attrs),
+                job.may_set_seen,
+                job.needs_raw,
+            );
             match self.fetch_one(seq, u, &attrs, may_set_seen, needs_raw) {
                 Ok(Some(data)) => self.conn.respond_data(data),
                 Ok(None) => {}
@@ -187,7 +191,7 @@ impl Session {
                 FetchAttribute::Envelope => {
                     // Cached by the mailbox (memory and its index file).
                     match sel.view.mailbox().envelope(u) {
-                        Ok(env) => FetchItem::Envelope(Box::new((*env).clone())),
+                        Ok(env) => FetchItem::Envelope(env),
                         Err(_) => return Ok(None),
                     }
                 }
