@@ -94,6 +94,7 @@ pub mod maildir;
 pub mod memory;
 pub mod message;
 pub(crate) mod names;
+mod par;
 pub mod pop3;
 pub mod quota;
 mod search;

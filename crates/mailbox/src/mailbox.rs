@@ -775,45 +775,82 @@ impl Mailbox {
         };
         let size = self.rfc822_size(uid)?;
         let header = self.header(uid)?;
-        let header = crate::message::to_crlf(&header);
-        // The header alone, split once: no MIME parse is needed here.
-        let fields = crate::message::TopFields::new(&header);
-        let env = Arc::new(fields.envelope());
-        let [d, s, f, t, c, m, i, r] = [
-            "date",
-            "subject",
-            "from",
-            "to",
-            "cc",
-            "message-id",
-            "in-reply-to",
-            "references",
-        ]
-        .map(|name| fields.get(name));
-        let key = Arc::new(KeyRecord::from_raw(&RawMessage {
-            number: uid.get(),
-            internal_date: date.0.timestamp(),
-            size,
-            date: d.as_deref(),
-            subject: s.as_deref(),
-            from: f.as_deref(),
-            to: t.as_deref(),
-            cc: c.as_deref(),
-            message_id: m.as_deref(),
-            in_reply_to: i.as_deref(),
-            references: r.as_deref(),
-        }));
+        let (env, key) = header_values_of(uid.get(), date, size, &header);
+        let (env, key) = (Arc::new(env), Arc::new(key));
         let mut c = self.caches();
         if self.lock().find(uid.get()).is_some() {
-            if c.get(uid.get(), ENVELOPE).is_none() {
-                c.put(uid.get(), ENVELOPE, encode_envelope(&env));
-            }
-            c.keep_decoded(uid.get(), &env);
-            if c.get(uid.get(), SORT_KEY).is_none() {
-                c.put(uid.get(), SORT_KEY, key.encode());
-            }
+            Self::keep_header_values(&mut c, uid.get(), &env, &key);
         }
         Ok((env, key))
+    }
+
+    fn keep_header_values(
+        c: &mut Caches,
+        uid: u32,
+        env: &Arc<postroom_types::Envelope>,
+        key: &KeyRecord,
+    ) {
+        if c.get(uid, ENVELOPE).is_none() {
+            c.put(uid, ENVELOPE, encode_envelope(env));
+        }
+        c.keep_decoded(uid, env);
+        if c.get(uid, SORT_KEY).is_none() {
+            c.put(uid, SORT_KEY, key.encode());
+        }
+    }
+
+    /// Builds, on several threads, the ENVELOPE and sort key of those of
+    /// `uids` that have neither cached yet, reading their headers straight
+    /// from the files: what a first FETCH of envelopes, SORT or THREAD on
+    /// a mailbox no index describes yet would otherwise do one message
+    /// after the other. Afterwards [`Mailbox::envelope`] and
+    /// [`Mailbox::sort_key`] answer these from memory. Only a hint: a
+    /// message that cannot be read here (renamed, expunged, no file) is
+    /// left to those calls; a short list, or a backend without files, is
+    /// not worth threads and is left alone too.
+    pub fn prefetch_header_values(&self, uids: &[Uid]) {
+        const WORTH_THREADS: usize = 256;
+        let todo: Vec<(u32, std::path::PathBuf, InternalDate, Option<u64>)> = {
+            let c = self.caches();
+            let inner = self.lock();
+            uids.iter()
+                .filter(|u| {
+                    c.get(u.get(), ENVELOPE).is_none() || c.get(u.get(), SORT_KEY).is_none()
+                })
+                .filter_map(|u| {
+                    let m = &inner.msgs[inner.find(u.get())?];
+                    Some((u.get(), inner.backend.file_path(m)?, m.date, m.vsize))
+                })
+                .collect()
+        };
+        if todo.len() < WORTH_THREADS {
+            return;
+        }
+        let built = crate::par::map(&todo, |(uid, path, date, vsize)| {
+            let (header, size) = match vsize {
+                Some(v) => (crate::maildir::folder::read_header_file(path).ok()?, *v),
+                None => {
+                    let raw = std::fs::read(path).ok()?;
+                    let size = crlf_size(&raw);
+                    let len = crate::message::header_len(&raw);
+                    (raw[..len].to_vec(), size)
+                }
+            };
+            let (env, key) = header_values_of(*uid, *date, size, &header);
+            Some((Arc::new(env), key, size))
+        });
+        let mut c = self.caches();
+        let mut inner = self.lock();
+        for ((uid, _, _, _), got) in todo.iter().zip(built) {
+            let Some((env, key, size)) = got else {
+                continue;
+            };
+            let Some(i) = inner.find(*uid) else {
+                continue;
+            };
+            inner.msgs[i].vsize.get_or_insert(size);
+            Self::keep_header_values(&mut c, *uid, &env, &key);
+        }
     }
 
     /// BODYSTRUCTURE of a message (RFC 3501 §7.4.2, with extension data;
@@ -1160,6 +1197,45 @@ impl<R: Read> Read for CrlfReader<R> {
         self.pos += n;
         Ok(n)
     }
+}
+
+/// ENVELOPE (RFC 3501 §7.4.2) and the RFC 5256 sort key record of a
+/// message, from its stored header alone, split once: no MIME parse is
+/// needed for either.
+fn header_values_of(
+    uid: u32,
+    date: InternalDate,
+    size: u64,
+    header: &[u8],
+) -> (postroom_types::Envelope, KeyRecord) {
+    let header = crate::message::to_crlf(header);
+    let fields = crate::message::TopFields::new(&header);
+    let env = fields.envelope();
+    let [d, s, f, t, c, m, i, r] = [
+        "date",
+        "subject",
+        "from",
+        "to",
+        "cc",
+        "message-id",
+        "in-reply-to",
+        "references",
+    ]
+    .map(|name| fields.get(name));
+    let key = KeyRecord::from_raw(&RawMessage {
+        number: uid,
+        internal_date: date.0.timestamp(),
+        size,
+        date: d.as_deref(),
+        subject: s.as_deref(),
+        from: f.as_deref(),
+        to: t.as_deref(),
+        cc: c.as_deref(),
+        message_id: m.as_deref(),
+        in_reply_to: i.as_deref(),
+        references: r.as_deref(),
+    });
+    (env, key)
 }
 
 impl Drop for Mailbox {

@@ -425,17 +425,33 @@ impl MaildirFolder {
             .map(|m| (m.key.as_str(), (m.date, m.size)))
             .collect();
         let cur = self.cur();
+        // What is known of each file; the files nothing describes yet are
+        // stat'ed, on several threads when there are many (a folder's
+        // first open).
+        let mut stats: Vec<Option<(InternalDate, u64)>> = with_uid
+            .iter()
+            .map(|(_, f, _, _)| {
+                by_name
+                    .get(f.as_str())
+                    .or_else(|| self.stat_cache.get(f))
+                    .copied()
+            })
+            .collect();
+        let missing: Vec<usize> = (0..stats.len()).filter(|&i| stats[i].is_none()).collect();
+        let found = crate::par::map(&missing, |&i| {
+            let (_, f, n, _) = &with_uid[i];
+            // Renamed or removed since the directory was read: left out;
+            // the next scan sees its new state.
+            let m = fs::metadata(cur.join(f)).ok()?;
+            Some((mtime_date(&m), n.size.unwrap_or(m.len())))
+        });
+        for (i, st) in missing.into_iter().zip(found) {
+            stats[i] = st;
+        }
         let mut messages = Vec::with_capacity(with_uid.len());
-        for (uid, f, n, fresh) in with_uid {
-            let known = by_name.get(f.as_str()).or_else(|| self.stat_cache.get(&f));
-            let (date, size) = match known {
-                Some(v) => *v,
-                None => match fs::metadata(cur.join(&f)) {
-                    Ok(m) => (mtime_date(&m), n.size.unwrap_or(m.len())),
-                    // Renamed or removed since the directory was read; the
-                    // next scan sees its new state.
-                    Err(_) => continue,
-                },
+        for ((uid, f, n, fresh), st) in with_uid.into_iter().zip(stats) {
+            let Some((date, size)) = st else {
+                continue;
             };
             let keywords = self
                 .keywords
@@ -694,37 +710,14 @@ impl FolderBackend for MaildirFolder {
     }
 
     fn read_header(&self, msg: &Msg) -> Result<Vec<u8>> {
-        use std::io::Read;
-        // Headers end early; read in chunks until the blank line. Most
-        // headers fit the first 4 KiB, so a SORT or THREAD over a mailbox
-        // that has no cached keys yet reads a fraction of every file; the
-        // chunk doubles for the rare long header.
-        const FIRST_CHUNK: usize = 4 * 1024;
-        const MAX_HEADER: usize = 1024 * 1024;
         let path = self.cur().join(&msg.key);
-        let mut f = match fs::File::open(&path) {
-            Ok(f) => f,
+        match read_header_file(&path) {
+            Ok(h) => Ok(h),
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
                 let raw = self.read(msg)?;
-                return Ok(raw[..crate::message::header_len(&raw)].to_vec());
+                Ok(raw[..crate::message::header_len(&raw)].to_vec())
             }
-            Err(e) => return Err(MailboxError::io(path, e)),
-        };
-        let mut buf = Vec::with_capacity(FIRST_CHUNK);
-        let mut chunk = FIRST_CHUNK;
-        loop {
-            let start = buf.len();
-            buf.resize(start + chunk, 0);
-            chunk = (chunk * 2).min(MAX_HEADER);
-            let n = f
-                .read(&mut buf[start..])
-                .map_err(|e| MailboxError::io(&path, e))?;
-            buf.truncate(start + n);
-            let len = crate::message::header_len(&buf);
-            if len < buf.len() || n == 0 || buf.len() >= MAX_HEADER {
-                buf.truncate(len);
-                return Ok(buf);
-            }
+            Err(e) => Err(MailboxError::io(path, e)),
         }
     }
 
@@ -941,6 +934,32 @@ pub(crate) fn write_synced(path: &Path, raw: &[u8], date: Option<&InternalDate>)
         f.set_modified(t)?;
     }
     f.sync_all()
+}
+
+/// The header of a message file (up to and with its blank line), read in
+/// chunks until the blank line: most headers fit the first 4 KiB, so a
+/// FETCH ENVELOPE, SORT or THREAD over a mailbox that has no cached values
+/// yet reads a fraction of every file; the chunk doubles for the rare
+/// long header, up to 1 MiB.
+pub(crate) fn read_header_file(path: &Path) -> io::Result<Vec<u8>> {
+    use std::io::Read;
+    const FIRST_CHUNK: usize = 4 * 1024;
+    const MAX_HEADER: usize = 1024 * 1024;
+    let mut f = fs::File::open(path)?;
+    let mut buf = Vec::with_capacity(FIRST_CHUNK);
+    let mut chunk = FIRST_CHUNK;
+    loop {
+        let start = buf.len();
+        buf.resize(start + chunk, 0);
+        chunk = (chunk * 2).min(MAX_HEADER);
+        let n = f.read(&mut buf[start..])?;
+        buf.truncate(start + n);
+        let len = crate::message::header_len(&buf);
+        if len < buf.len() || n == 0 || buf.len() >= MAX_HEADER {
+            buf.truncate(len);
+            return Ok(buf);
+        }
+    }
 }
 
 fn read_names(dir: &Path) -> Result<Vec<String>> {
