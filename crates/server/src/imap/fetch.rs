@@ -34,8 +34,18 @@ pub(super) struct FetchJob {
     attrs: std::sync::Arc<[FetchAttribute]>,
     may_set_seen: bool,
     needs_raw: bool,
+    /// ENVELOPE is asked for: its values are built ahead, in chunks of
+    /// [`PREFETCH_CHUNK`] on several threads, where none are cached.
+    prefetch: bool,
+    /// How many of the targets at the front were prefetched already.
+    prefetched: usize,
     targets: VecDeque<(u32, Uid)>,
 }
+
+/// Messages whose envelopes are built ahead at a time: large enough to
+/// keep threads busy, small enough that the first responses are not
+/// held back long.
+const PREFETCH_CHUNK: usize = 2048;
 
 fn whole_part(m: &Message, text: SectionText) -> Vec<u8> {
     m.section(&Section {
@@ -98,12 +108,15 @@ impl Session {
             )
         });
         let targets = sel.view.resolve(set, uid).into();
+        let attrs_have_envelope = attrs.contains(&FetchAttribute::Envelope);
         self.fetch_job = Some(FetchJob {
             tag,
             uid,
             attrs: attrs.into(),
             may_set_seen,
             needs_raw,
+            prefetch: attrs_have_envelope,
+            prefetched: 0,
             targets,
         });
         self.continue_fetch();
@@ -116,6 +129,19 @@ impl Session {
             let Some(job) = self.fetch_job.as_mut() else {
                 return;
             };
+            if job.prefetch && job.prefetched == 0 && !job.targets.is_empty() {
+                let chunk: Vec<Uid> = job
+                    .targets
+                    .iter()
+                    .take(PREFETCH_CHUNK)
+                    .map(|(_, u)| *u)
+                    .collect();
+                job.prefetched = chunk.len();
+                if let Some(sel) = self.selected.as_ref() {
+                    sel.view.mailbox().prefetch_header_values(&chunk);
+                }
+            }
+            job.prefetched = job.prefetched.saturating_sub(1);
             let Some((seq, u)) = job.targets.pop_front() else {
                 let Some(job) = self.fetch_job.take() else {
                     return;
@@ -340,6 +366,10 @@ impl Session {
             .view
             .search(Some(charset), search)
             .map_err(store_error)?;
+        // Keys not cached yet (a first SORT or THREAD) are built on
+        // several threads.
+        let uids: Vec<Uid> = found.iter().map(|(_, u)| *u).collect();
+        sel.view.mailbox().prefetch_header_values(&uids);
         let records: Vec<Arc<KeyRecord>> = found
             .iter()
             .map(|(seq, u)| {
