@@ -400,6 +400,12 @@ impl Session {
         self.conn.poll_transmit(out)
     }
 
+    /// Whether a FETCH is streaming its answers: the next
+    /// [`Session::poll_transmit`] reads message files.
+    pub fn is_fetching(&self) -> bool {
+        self.fetch_job.is_some()
+    }
+
     /// The next action for the transport.
     pub fn poll_action(&mut self) -> Option<SessionAction> {
         self.process();

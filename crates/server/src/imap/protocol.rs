@@ -84,6 +84,10 @@ impl net::Protocol for Connection {
         self.session.poll_transmit(out);
     }
 
+    fn transmit_blocks(&self) -> bool {
+        self.session.is_fetching()
+    }
+
     fn poll_action(&mut self) -> Option<net::Action> {
         loop {
             match self.session.poll_action()? {

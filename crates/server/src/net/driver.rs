@@ -317,6 +317,14 @@ fn blocking_section<R>(f: impl FnOnce() -> R) -> R {
 /// Moves the protocol's output into `out` until it stops producing or `out`
 /// reaches `limit` bytes.
 fn fill<P: Protocol>(protocol: &mut P, out: &mut Vec<u8>, limit: usize) {
+    if protocol.transmit_blocks() {
+        blocking_section(|| fill_inline(protocol, out, limit));
+    } else {
+        fill_inline(protocol, out, limit);
+    }
+}
+
+fn fill_inline<P: Protocol>(protocol: &mut P, out: &mut Vec<u8>, limit: usize) {
     while out.len() < limit {
         let before = out.len();
         protocol.poll_transmit(out);
@@ -568,17 +576,58 @@ mod tests {
                 None
             }
         }
+        other_connection_goes_on(|rx| Blocks(Some(rx), Vec::new()));
+    }
+
+    /// Output that needs file work (a FETCH streaming answers) is produced
+    /// in a blocking section too.
+    #[test]
+    fn a_blocking_transmit_does_not_stall_other_connections() {
+        use std::sync::mpsc;
+        struct Streams(Option<mpsc::Receiver<()>>, bool);
+        impl Protocol for Streams {
+            fn handle_input(&mut self, _: &[u8]) {
+                self.1 = true;
+            }
+            fn transmit_blocks(&self) -> bool {
+                self.1
+            }
+            fn poll_transmit(&mut self, out: &mut Vec<u8>) {
+                if !self.1 {
+                    return;
+                }
+                if let Some(rx) = self.0.take() {
+                    let _ = rx.recv_timeout(Duration::from_secs(10));
+                }
+                self.1 = false;
+                out.extend_from_slice(b"done\n");
+            }
+            fn poll_action(&mut self) -> Option<Action> {
+                None
+            }
+        }
+        other_connection_goes_on(|rx| Streams(Some(rx), false));
+    }
+
+    /// Starts a connection whose protocol (made by `blocking`) blocks on
+    /// the line `x` until released, on a runtime with one worker; checks
+    /// that another connection is answered meanwhile, then releases it and
+    /// expects `done`.
+    fn other_connection_goes_on<P: Protocol + Send + 'static>(
+        blocking: impl FnOnce(std::sync::mpsc::Receiver<()>) -> P,
+    ) {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .enable_all()
             .build()
             .unwrap();
+        let (release, blocked) = std::sync::mpsc::channel();
+        let protocol = blocking(blocked);
         runtime.block_on(async {
-            let (release, blocked) = mpsc::channel();
             let (mut slow, server) = duplex(1024);
             tokio::spawn(drive(
                 server,
-                Blocks(Some(blocked), Vec::new()),
+                protocol,
                 DriveOptions::new(DriverConfig::imap()),
             ));
             slow.write_all(b"x\n").await.unwrap();

@@ -104,6 +104,14 @@ pub trait Protocol {
     /// (say 64 KiB) per call so its own memory stays bounded too.
     fn poll_transmit(&mut self, out: &mut Vec<u8>);
 
+    /// Whether [`poll_transmit`](Self::poll_transmit) is about to do file
+    /// work (an IMAP FETCH streaming its answers: message files read and
+    /// parsed). The driver then produces output in a blocking section, so
+    /// the other connections on its worker thread go on meanwhile.
+    fn transmit_blocks(&self) -> bool {
+        false
+    }
+
     /// The next action for the driver, if any; see [`Action`].
     fn poll_action(&mut self) -> Option<Action>;
 
