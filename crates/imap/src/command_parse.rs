@@ -44,9 +44,7 @@ pub fn parse_command(
     c.tag = Some((0, tag.len()));
     let tag = Tag::from_tag_bytes(tag);
     c.sp()?;
-    let command = command_body(&mut c, options.max_depth)?;
-    c.crlf_end()?;
-    Ok(TaggedCommand { tag, command })
+    command_body(&mut c, options.max_depth, tag)
 }
 
 /// Frames and parses the first command in `input` (stateless): returns the
@@ -81,10 +79,13 @@ pub(crate) fn frame_first(f: &mut Framer, input: &[u8]) -> Result<usize, DecodeE
     }
 }
 
-fn command_body(c: &mut Cursor<'_>, max_depth: usize) -> PResult<Command> {
+/// The command after `tag SP`, up to and including the final CRLF. The
+/// command is put together with its tag here, in the caller's result,
+/// rather than returned and moved again.
+fn command_body(c: &mut Cursor<'_>, max_depth: usize, tag: Tag) -> PResult<TaggedCommand> {
     let name_at = c.pos;
     let upper = c.word_upper("command name")?;
-    let cmd = match upper.as_bytes() {
+    let command = match upper.as_bytes() {
         b"CAPABILITY" => Command::Capability,
         b"NOOP" => Command::Noop,
         b"LOGOUT" => Command::Logout,
@@ -403,9 +404,11 @@ fn command_body(c: &mut Cursor<'_>, max_depth: usize) -> PResult<Command> {
         }
         _ => return Err(c.err_at(name_at, "command name")),
     };
-    Ok(cmd)
+    c.crlf_end()?;
+    Ok(TaggedCommand { tag, command })
 }
 
+#[inline]
 fn sp_mailbox(c: &mut Cursor<'_>) -> PResult<crate::types::MailboxName> {
     c.sp()?;
     c.mailbox()
