@@ -49,28 +49,41 @@ impl Tag {
     /// The inline form of valid (so non-empty) tag bytes, if short enough.
     #[inline]
     fn from_valid(bytes: &[u8]) -> Option<Tag> {
-        if bytes.len() > TAG_INLINE {
+        Tag::inline_at(bytes, 0, bytes.len())
+    }
+
+    /// The inline form of the valid tag `input[start..start + len]`, if
+    /// short enough. The bytes are gathered into words in registers and
+    /// stored word by word: a byte-wise copy read back by the word-wide
+    /// loads of every later move of the command stalls store forwarding.
+    #[inline(always)]
+    fn inline_at(input: &[u8], start: usize, len: usize) -> Option<Tag> {
+        if len > TAG_INLINE {
             return None;
         }
-        let len = NonZeroUsize::new(bytes.len())?;
-        // Gathered into words and stored word by word: a byte-wise copy
-        // followed by the word-wide reads of every later move of the
-        // command stalls store forwarding.
-        let mut words = [0u64; TAG_INLINE / 8];
-        for (i, &b) in bytes.iter().enumerate() {
-            words[i / 8] |= u64::from(b) << (8 * (i % 8));
-        }
-        let [w0, w1] = words.map(u64::to_le_bytes);
-        let mut inline = [0u8; TAG_INLINE];
-        inline[..8].copy_from_slice(&w0);
-        inline[8..].copy_from_slice(&w1);
-        Some(Tag(TagRepr::Inline { len, bytes: inline }))
+        let nz_len = NonZeroUsize::new(len)?;
+        let low = crate::lexer::le_bytes_at(input, start, len.min(8));
+        let high = crate::lexer::le_bytes_at(input, start + len.min(8), len.saturating_sub(8));
+        let mut bytes = [0u8; TAG_INLINE];
+        bytes[..8].copy_from_slice(&low.to_le_bytes());
+        bytes[8..].copy_from_slice(&high.to_le_bytes());
+        Some(Tag(TagRepr::Inline { len: nz_len, bytes }))
     }
 
     /// A tag from bytes the lexer matched as tag characters (ASCII).
+    #[inline]
     pub(crate) fn from_tag_bytes(bytes: &[u8]) -> Tag {
+        Tag::from_tag_at(bytes, 0, bytes.len())
+    }
+
+    /// A tag from `input[start..start + len]`, bytes the lexer matched as
+    /// tag characters (ASCII); for a short tag, the bytes around it let it
+    /// be read a word at a time.
+    #[inline]
+    pub(crate) fn from_tag_at(input: &[u8], start: usize, len: usize) -> Tag {
+        let bytes = &input[start..start + len];
         debug_assert!(!bytes.is_empty() && bytes.iter().all(|&b| crate::lexer::is_tag_char(b)));
-        Tag::from_valid(bytes)
+        Tag::inline_at(input, start, len)
             .unwrap_or_else(|| Tag(TagRepr::Heap(crate::lexer::ascii_string(bytes).into())))
     }
 
@@ -814,5 +827,26 @@ mod tests {
         assert!(Tag::new("").is_none());
         assert!(Tag::new("a+b").is_none());
         assert!(Tag::new("a b").is_none());
+    }
+
+    #[test]
+    fn tags_read_from_any_place_in_a_message() {
+        let text = b"A0123456789bcdefghij";
+        for len in 1..=TAG_INLINE + 2 {
+            for after in [0, 1, 3, 8, 20] {
+                let mut message = text[..len].to_vec();
+                message.extend(std::iter::repeat_n(b' ', after));
+                let tag = Tag::from_tag_at(&message, 0, len);
+                assert_eq!(tag.as_bytes(), &text[..len]);
+                assert_eq!(
+                    tag,
+                    Tag::new(std::str::from_utf8(&text[..len]).unwrap()).unwrap()
+                );
+                assert_eq!(matches!(tag.0, TagRepr::Inline { .. }), len <= TAG_INLINE);
+                let mut shifted = b"* ".to_vec();
+                shifted.extend_from_slice(&message);
+                assert_eq!(Tag::from_tag_at(&shifted, 2, len), tag);
+            }
+        }
     }
 }

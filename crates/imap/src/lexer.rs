@@ -306,6 +306,28 @@ impl<'a> Cursor<'a> {
         Ok(Upper::of(w))
     }
 
+    /// A [`Cursor::word`] upper-cased and packed as [`keyword`] packs, for
+    /// matching against keyword constants without going through memory;
+    /// 0, which is no keyword, when longer than 16 bytes.
+    #[inline]
+    pub(crate) fn word_key(&mut self, what: &'static str) -> PResult<u128> {
+        let start = self.pos;
+        let len = self.take_while(is_word_char).len();
+        if len == 0 {
+            return Err(self.err(what));
+        }
+        if len > 16 {
+            return Ok(0);
+        }
+        let lo = ascii_upper_word(le_bytes_at(self.input, start, len.min(8)));
+        let hi = if len > 8 {
+            ascii_upper_word(le_bytes_at(self.input, start + 8, len - 8))
+        } else {
+            0
+        };
+        Ok(u128::from(lo) | (u128::from(hi) << 64))
+    }
+
     /// Whether the input continues with `kw` (case-insensitive) followed by
     /// a byte that cannot continue a word; consumes it if so.
     pub(crate) fn keyword(&mut self, kw: &str) -> bool {
@@ -602,7 +624,7 @@ impl<'a> Cursor<'a> {
     ///
     /// The common case, an atom without `&` (so standing for itself),
     /// is handled inline; the rest by [`Cursor::mailbox_general`].
-    #[inline]
+    #[inline(always)]
     pub(crate) fn mailbox(&mut self) -> PResult<MailboxName> {
         let start = self.pos;
         // `"` and `{` are not ASTRING-CHARs: a quoted string or a literal
@@ -893,6 +915,46 @@ impl<'a> Cursor<'a> {
     }
 }
 
+/// `s` (ASCII, 1 to 16 bytes) packed for [`Cursor::word_key`]: byte `i`
+/// at bits `8 * i`, zeros above.
+pub(crate) const fn keyword(s: &str) -> u128 {
+    let b = s.as_bytes();
+    assert!(!b.is_empty() && b.len() <= 16);
+    let mut k = 0;
+    let mut i = 0;
+    while i < b.len() {
+        k |= (b[i] as u128) << (8 * i);
+        i += 1;
+    }
+    k
+}
+
+/// `input[start..start + len]` (`len` at most 8, in bounds) as a
+/// little-endian word, zero above: one 8-byte load when the input holds 8
+/// bytes from `start` or up to `start + len`, so the bytes are gathered in
+/// a register rather than copied through memory.
+#[inline]
+pub(crate) fn le_bytes_at(input: &[u8], start: usize, len: usize) -> u64 {
+    debug_assert!(len <= 8 && start + len <= input.len());
+    if len == 0 {
+        return 0;
+    }
+    // len is 1..=8, so the shift is 0..=56.
+    let shift = 8 * (8 - len as u32);
+    if let Some(w) = input.get(start..).and_then(<[u8]>::first_chunk::<8>) {
+        (u64::from_le_bytes(*w) << shift) >> shift
+    } else if let Some(w) = input.get(..start + len).and_then(<[u8]>::last_chunk::<8>) {
+        u64::from_le_bytes(*w) >> shift
+    } else {
+        input
+            .get(start..start + len)
+            .unwrap_or_default()
+            .iter()
+            .rev()
+            .fold(0, |acc, &b| (acc << 8) | u64::from(b))
+    }
+}
+
 /// The longest word [`Upper`] holds.
 const UPPER_LEN: usize = 24;
 
@@ -1017,6 +1079,48 @@ mod tests {
             }
         }
         assert_eq!(Upper::of(&[b'a'; UPPER_LEN + 1]).as_bytes(), b"");
+    }
+
+    #[test]
+    fn word_keys_pack_upper_cased_words_wherever_they_are() {
+        // Every length, at the start, middle and end of inputs of every
+        // size, so each of the three ways of loading the bytes is used.
+        let word = b"aBcDeFgHiJkLmNoPq";
+        for len in 1..=17 {
+            let w = &word[..len];
+            for before in 0..10 {
+                for after in [0, 1, 7, 9] {
+                    let mut input = vec![b' '; before];
+                    input.extend_from_slice(w);
+                    input.extend(std::iter::repeat_n(b' ', after));
+                    let mut c = Cursor::new(&input);
+                    c.pos = before;
+                    let key = c.word_key("word").unwrap();
+                    assert_eq!(c.pos, before + len);
+                    let upper = String::from_utf8(w.to_ascii_uppercase()).unwrap();
+                    if len <= 16 {
+                        assert_eq!(key, keyword(&upper), "{input:?}");
+                    } else {
+                        assert_eq!(key, 0);
+                    }
+                }
+            }
+        }
+        let mut c = Cursor::new(b" x");
+        assert!(c.word_key("word").is_err());
+        for i in 0..=8 {
+            for len in 0..=8 {
+                let input: Vec<u8> = (1..=16).collect();
+                if i + len <= 8 {
+                    let want = input[i..i + len]
+                        .iter()
+                        .rev()
+                        .fold(0u64, |acc, &b| (acc << 8) | u64::from(b));
+                    assert_eq!(le_bytes_at(&input[..i + len], i, len), want);
+                    assert_eq!(le_bytes_at(&input, i, len), want);
+                }
+            }
+        }
     }
 
     #[test]
