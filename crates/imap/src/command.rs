@@ -2,7 +2,7 @@
 //! postroom advertises. Values own their data.
 
 use std::fmt;
-use std::num::NonZeroU32;
+use std::num::{NonZeroU32, NonZeroUsize};
 
 use postroom_types::{QuotaLimit, Rights, Secret};
 
@@ -10,20 +10,26 @@ use crate::types::{Flag, InternalDate, MailboxName, SearchKey, SequenceSet};
 
 /// A command tag (RFC 3501 §9 `tag`: ASTRING-CHARs except `+`).
 ///
-/// Tags of up to 22 bytes (nearly all of them: clients send `a1`,
+/// Tags of up to 16 bytes (nearly all of them: clients send `a1`,
 /// `A0042`) are stored inline, so parsing a command allocates nothing for
 /// its tag.
 #[derive(Clone)]
 pub struct Tag(TagRepr);
 
 /// The longest tag stored without allocation.
-const TAG_INLINE: usize = 22;
+const TAG_INLINE: usize = 16;
 
+/// The storage of a [`Tag`].
+///
+/// The inline length is a full word with a niche (tags are never empty),
+/// so the enum needs no separate discriminant byte: it is a whole number
+/// of words, built and copied with word-sized moves rather than a byte
+/// discriminant followed by a byte array at odd offsets.
 #[derive(Clone)]
 enum TagRepr {
     /// `bytes[..len]` holds the tag (ASCII tag characters).
     Inline {
-        len: u8,
+        len: NonZeroUsize,
         bytes: [u8; TAG_INLINE],
     },
     Heap(Box<str>),
@@ -40,21 +46,44 @@ impl Tag {
         }
     }
 
-    /// The inline form of valid tag bytes, if short enough.
+    /// The inline form of valid (so non-empty) tag bytes, if short enough.
+    #[inline]
     fn from_valid(bytes: &[u8]) -> Option<Tag> {
-        let mut inline = [0u8; TAG_INLINE];
-        inline.get_mut(..bytes.len())?.copy_from_slice(bytes);
-        Some(Tag(TagRepr::Inline {
-            // bytes.len() <= TAG_INLINE, checked by the get_mut above
-            len: bytes.len() as u8,
-            bytes: inline,
-        }))
+        Tag::inline_at(bytes, 0, bytes.len())
+    }
+
+    /// The inline form of the valid tag `input[start..start + len]`, if
+    /// short enough. The bytes are gathered into words in registers and
+    /// stored word by word: a byte-wise copy read back by the word-wide
+    /// loads of every later move of the command stalls store forwarding.
+    #[inline(always)]
+    fn inline_at(input: &[u8], start: usize, len: usize) -> Option<Tag> {
+        if len > TAG_INLINE {
+            return None;
+        }
+        let nz_len = NonZeroUsize::new(len)?;
+        let low = crate::lexer::le_bytes_at(input, start, len.min(8));
+        let high = crate::lexer::le_bytes_at(input, start + len.min(8), len.saturating_sub(8));
+        let mut bytes = [0u8; TAG_INLINE];
+        bytes[..8].copy_from_slice(&low.to_le_bytes());
+        bytes[8..].copy_from_slice(&high.to_le_bytes());
+        Some(Tag(TagRepr::Inline { len: nz_len, bytes }))
     }
 
     /// A tag from bytes the lexer matched as tag characters (ASCII).
+    #[inline]
     pub(crate) fn from_tag_bytes(bytes: &[u8]) -> Tag {
+        Tag::from_tag_at(bytes, 0, bytes.len())
+    }
+
+    /// A tag from `input[start..start + len]`, bytes the lexer matched as
+    /// tag characters (ASCII); for a short tag, the bytes around it let it
+    /// be read a word at a time.
+    #[inline]
+    pub(crate) fn from_tag_at(input: &[u8], start: usize, len: usize) -> Tag {
+        let bytes = &input[start..start + len];
         debug_assert!(!bytes.is_empty() && bytes.iter().all(|&b| crate::lexer::is_tag_char(b)));
-        Tag::from_valid(bytes)
+        Tag::inline_at(input, start, len)
             .unwrap_or_else(|| Tag(TagRepr::Heap(crate::lexer::ascii_string(bytes).into())))
     }
 
@@ -70,7 +99,7 @@ impl Tag {
     /// The tag bytes (ASCII).
     pub(crate) fn as_bytes(&self) -> &[u8] {
         match &self.0 {
-            TagRepr::Inline { len, bytes } => &bytes[..usize::from(*len)],
+            TagRepr::Inline { len, bytes } => &bytes[..len.get()],
             TagRepr::Heap(s) => s.as_bytes(),
         }
     }
@@ -169,8 +198,13 @@ pub struct TaggedCommand {
 }
 
 /// One IMAP command.
+// A 4-byte discriminant: with the default 1-byte one the enum is a byte
+// followed by byte-typed padding, which the compiler may move one byte at
+// a time (it does for volatile reads). 4 bytes leave room for a variant's
+// `uid` flag in the same word, so the enum stays 104 bytes.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
+#[repr(u32)]
 pub enum Command {
     /// `CAPABILITY` (RFC 3501 §6.1.1).
     Capability,
@@ -793,5 +827,26 @@ mod tests {
         assert!(Tag::new("").is_none());
         assert!(Tag::new("a+b").is_none());
         assert!(Tag::new("a b").is_none());
+    }
+
+    #[test]
+    fn tags_read_from_any_place_in_a_message() {
+        let text = b"A0123456789bcdefghij";
+        for len in 1..=TAG_INLINE + 2 {
+            for after in [0, 1, 3, 8, 20] {
+                let mut message = text[..len].to_vec();
+                message.extend(std::iter::repeat_n(b' ', after));
+                let tag = Tag::from_tag_at(&message, 0, len);
+                assert_eq!(tag.as_bytes(), &text[..len]);
+                assert_eq!(
+                    tag,
+                    Tag::new(std::str::from_utf8(&text[..len]).unwrap()).unwrap()
+                );
+                assert_eq!(matches!(tag.0, TagRepr::Inline { .. }), len <= TAG_INLINE);
+                let mut shifted = b"* ".to_vec();
+                shifted.extend_from_slice(&message);
+                assert_eq!(Tag::from_tag_at(&shifted, 2, len), tag);
+            }
+        }
     }
 }

@@ -42,11 +42,8 @@ pub fn parse_command(
     c.non_sync_literals = options.non_sync_literals;
     let tag = c.tag()?;
     c.tag = Some((0, tag.len()));
-    let tag = Tag::from_tag_bytes(tag);
     c.sp()?;
-    let command = command_body(&mut c, options.max_depth)?;
-    c.crlf_end()?;
-    Ok(TaggedCommand { tag, command })
+    command_body(&mut c, options.max_depth, tag.len())
 }
 
 /// Frames and parses the first command in `input` (stateless): returns the
@@ -81,21 +78,73 @@ pub(crate) fn frame_first(f: &mut Framer, input: &[u8]) -> Result<usize, DecodeE
     }
 }
 
-fn command_body(c: &mut Cursor<'_>, max_depth: usize) -> PResult<Command> {
+/// Command names packed for [`Cursor::word_key`].
+mod names {
+    use crate::lexer::keyword;
+
+    pub(super) const ACL: u128 = keyword("ACL");
+    pub(super) const APPEND: u128 = keyword("APPEND");
+    pub(super) const AUTHENTICATE: u128 = keyword("AUTHENTICATE");
+    pub(super) const CAPABILITY: u128 = keyword("CAPABILITY");
+    pub(super) const CHECK: u128 = keyword("CHECK");
+    pub(super) const CLOSE: u128 = keyword("CLOSE");
+    pub(super) const COPY: u128 = keyword("COPY");
+    pub(super) const CREATE: u128 = keyword("CREATE");
+    pub(super) const DELETE: u128 = keyword("DELETE");
+    pub(super) const DELETEACL: u128 = keyword("DELETEACL");
+    pub(super) const ENABLE: u128 = keyword("ENABLE");
+    pub(super) const EXAMINE: u128 = keyword("EXAMINE");
+    pub(super) const EXPUNGE: u128 = keyword("EXPUNGE");
+    pub(super) const FETCH: u128 = keyword("FETCH");
+    pub(super) const GETACL: u128 = keyword("GETACL");
+    pub(super) const GETQUOTA: u128 = keyword("GETQUOTA");
+    pub(super) const GETQUOTAROOT: u128 = keyword("GETQUOTAROOT");
+    pub(super) const ID: u128 = keyword("ID");
+    pub(super) const IDLE: u128 = keyword("IDLE");
+    pub(super) const LIST: u128 = keyword("LIST");
+    pub(super) const LISTRIGHTS: u128 = keyword("LISTRIGHTS");
+    pub(super) const LOGIN: u128 = keyword("LOGIN");
+    pub(super) const LOGOUT: u128 = keyword("LOGOUT");
+    pub(super) const LSUB: u128 = keyword("LSUB");
+    pub(super) const MOVE: u128 = keyword("MOVE");
+    pub(super) const MYRIGHTS: u128 = keyword("MYRIGHTS");
+    pub(super) const NAMESPACE: u128 = keyword("NAMESPACE");
+    pub(super) const NOOP: u128 = keyword("NOOP");
+    pub(super) const RENAME: u128 = keyword("RENAME");
+    pub(super) const SEARCH: u128 = keyword("SEARCH");
+    pub(super) const SELECT: u128 = keyword("SELECT");
+    pub(super) const SETACL: u128 = keyword("SETACL");
+    pub(super) const SETQUOTA: u128 = keyword("SETQUOTA");
+    pub(super) const SORT: u128 = keyword("SORT");
+    pub(super) const STARTTLS: u128 = keyword("STARTTLS");
+    pub(super) const STATUS: u128 = keyword("STATUS");
+    pub(super) const STORE: u128 = keyword("STORE");
+    pub(super) const SUBSCRIBE: u128 = keyword("SUBSCRIBE");
+    pub(super) const THREAD: u128 = keyword("THREAD");
+    pub(super) const UID: u128 = keyword("UID");
+    pub(super) const UNSELECT: u128 = keyword("UNSELECT");
+    pub(super) const UNSUBSCRIBE: u128 = keyword("UNSUBSCRIBE");
+}
+
+/// The command after `tag SP`, up to and including the final CRLF. The
+/// command and its [`Tag`] (the first `tag_len` bytes of the message,
+/// matched by the lexer) are put together here, in the caller's result,
+/// rather than returned and moved again.
+fn command_body(c: &mut Cursor<'_>, max_depth: usize, tag_len: usize) -> PResult<TaggedCommand> {
     let name_at = c.pos;
-    let upper = c.word_upper("command name")?;
-    let cmd = match upper.as_bytes() {
-        b"CAPABILITY" => Command::Capability,
-        b"NOOP" => Command::Noop,
-        b"LOGOUT" => Command::Logout,
-        b"STARTTLS" => Command::StartTls,
-        b"CHECK" => Command::Check,
-        b"CLOSE" => Command::Close,
-        b"UNSELECT" => Command::Unselect,
-        b"EXPUNGE" => Command::Expunge,
-        b"NAMESPACE" => Command::Namespace,
-        b"IDLE" => Command::Idle,
-        b"AUTHENTICATE" => {
+    let name = c.word_key("command name")?;
+    let command = match name {
+        names::CAPABILITY => Command::Capability,
+        names::NOOP => Command::Noop,
+        names::LOGOUT => Command::Logout,
+        names::STARTTLS => Command::StartTls,
+        names::CHECK => Command::Check,
+        names::CLOSE => Command::Close,
+        names::UNSELECT => Command::Unselect,
+        names::EXPUNGE => Command::Expunge,
+        names::NAMESPACE => Command::Namespace,
+        names::IDLE => Command::Idle,
+        names::AUTHENTICATE => {
             c.sp()?;
             let mech = c.atom()?;
             let mechanism = Atom::new(mech.to_ascii_uppercase())
@@ -118,37 +167,37 @@ fn command_body(c: &mut Cursor<'_>, max_depth: usize) -> PResult<Command> {
                 initial_response,
             }
         }
-        b"LOGIN" => {
+        names::LOGIN => {
             c.sp()?;
             let username = c.astring_utf8()?;
             c.sp()?;
             let password = Secret::new(c.astring_utf8()?);
             Command::Login { username, password }
         }
-        b"SELECT" => Command::Select {
+        names::SELECT => Command::Select {
             mailbox: sp_mailbox(c)?,
         },
-        b"EXAMINE" => Command::Examine {
+        names::EXAMINE => Command::Examine {
             mailbox: sp_mailbox(c)?,
         },
-        b"CREATE" => Command::Create {
+        names::CREATE => Command::Create {
             mailbox: sp_mailbox(c)?,
         },
-        b"DELETE" => Command::Delete {
+        names::DELETE => Command::Delete {
             mailbox: sp_mailbox(c)?,
         },
-        b"RENAME" => {
+        names::RENAME => {
             let from = sp_mailbox(c)?;
             let to = sp_mailbox(c)?;
             Command::Rename { from, to }
         }
-        b"SUBSCRIBE" => Command::Subscribe {
+        names::SUBSCRIBE => Command::Subscribe {
             mailbox: sp_mailbox(c)?,
         },
-        b"UNSUBSCRIBE" => Command::Unsubscribe {
+        names::UNSUBSCRIBE => Command::Unsubscribe {
             mailbox: sp_mailbox(c)?,
         },
-        b"LIST" => {
+        names::LIST => {
             c.sp()?;
             let selection = if c.peek() == Some(b'(') {
                 let s = c.paren_list(true, |c| {
@@ -169,14 +218,14 @@ fn command_body(c: &mut Cursor<'_>, max_depth: usize) -> PResult<Command> {
                 pattern,
             }
         }
-        b"LSUB" => {
+        names::LSUB => {
             c.sp()?;
             let reference = reference(c)?;
             c.sp()?;
             let pattern = c.list_mailbox()?;
             Command::Lsub { reference, pattern }
         }
-        b"STATUS" => {
+        names::STATUS => {
             let mailbox = sp_mailbox(c)?;
             c.sp()?;
             let items = c.paren_list(false, |c| {
@@ -186,7 +235,7 @@ fn command_body(c: &mut Cursor<'_>, max_depth: usize) -> PResult<Command> {
             })?;
             Command::Status { mailbox, items }
         }
-        b"APPEND" => {
+        names::APPEND => {
             let mailbox = sp_mailbox(c)?;
             c.sp()?;
             let flags = if c.peek() == Some(b'(') {
@@ -211,7 +260,7 @@ fn command_body(c: &mut Cursor<'_>, max_depth: usize) -> PResult<Command> {
                 message,
             }
         }
-        b"SEARCH" => {
+        names::SEARCH => {
             let (charset, criteria) = search_args(c, max_depth)?;
             Command::Search {
                 uid: false,
@@ -219,9 +268,9 @@ fn command_body(c: &mut Cursor<'_>, max_depth: usize) -> PResult<Command> {
                 criteria,
             }
         }
-        b"FETCH" => fetch_args(c, false)?,
-        b"STORE" => store_args(c, false)?,
-        b"COPY" => {
+        names::FETCH => fetch_args(c, false)?,
+        names::STORE => store_args(c, false)?,
+        names::COPY => {
             let (set, mailbox) = set_mailbox(c)?;
             Command::Copy {
                 uid: false,
@@ -229,7 +278,7 @@ fn command_body(c: &mut Cursor<'_>, max_depth: usize) -> PResult<Command> {
                 mailbox,
             }
         }
-        b"MOVE" => {
+        names::MOVE => {
             let (set, mailbox) = set_mailbox(c)?;
             Command::Move {
                 uid: false,
@@ -237,16 +286,16 @@ fn command_body(c: &mut Cursor<'_>, max_depth: usize) -> PResult<Command> {
                 mailbox,
             }
         }
-        b"SORT" => sort_args(c, false, max_depth)?,
-        b"THREAD" => thread_args(c, false, max_depth)?,
-        b"UID" => {
+        names::SORT => sort_args(c, false, max_depth)?,
+        names::THREAD => thread_args(c, false, max_depth)?,
+        names::UID => {
             c.sp()?;
             let at = c.pos;
-            let sub = c.word_upper("UID subcommand")?;
-            match sub.as_bytes() {
-                b"FETCH" => fetch_args(c, true)?,
-                b"STORE" => store_args(c, true)?,
-                b"COPY" => {
+            let sub = c.word_key("UID subcommand")?;
+            match sub {
+                names::FETCH => fetch_args(c, true)?,
+                names::STORE => store_args(c, true)?,
+                names::COPY => {
                     let (set, mailbox) = set_mailbox(c)?;
                     Command::Copy {
                         uid: true,
@@ -254,7 +303,7 @@ fn command_body(c: &mut Cursor<'_>, max_depth: usize) -> PResult<Command> {
                         mailbox,
                     }
                 }
-                b"MOVE" => {
+                names::MOVE => {
                     let (set, mailbox) = set_mailbox(c)?;
                     Command::Move {
                         uid: true,
@@ -262,7 +311,7 @@ fn command_body(c: &mut Cursor<'_>, max_depth: usize) -> PResult<Command> {
                         mailbox,
                     }
                 }
-                b"SEARCH" => {
+                names::SEARCH => {
                     let (charset, criteria) = search_args(c, max_depth)?;
                     Command::Search {
                         uid: true,
@@ -270,14 +319,14 @@ fn command_body(c: &mut Cursor<'_>, max_depth: usize) -> PResult<Command> {
                         criteria,
                     }
                 }
-                b"EXPUNGE" => {
+                names::EXPUNGE => {
                     c.sp()?;
                     Command::UidExpunge {
                         uids: c.sequence_set()?,
                     }
                 }
-                b"SORT" => sort_args(c, true, max_depth)?,
-                b"THREAD" => thread_args(c, true, max_depth)?,
+                names::SORT => sort_args(c, true, max_depth)?,
+                names::THREAD => thread_args(c, true, max_depth)?,
                 _ => {
                     return Err(c.err_at(
                         at,
@@ -286,16 +335,16 @@ fn command_body(c: &mut Cursor<'_>, max_depth: usize) -> PResult<Command> {
                 }
             }
         }
-        b"GETQUOTA" => {
+        names::GETQUOTA => {
             c.sp()?;
             Command::GetQuota {
                 root: c.astring_utf8()?,
             }
         }
-        b"GETQUOTAROOT" => Command::GetQuotaRoot {
+        names::GETQUOTAROOT => Command::GetQuotaRoot {
             mailbox: sp_mailbox(c)?,
         },
-        b"SETQUOTA" => {
+        names::SETQUOTA => {
             c.sp()?;
             let root = c.astring_utf8()?;
             c.sp()?;
@@ -308,7 +357,7 @@ fn command_body(c: &mut Cursor<'_>, max_depth: usize) -> PResult<Command> {
             })?;
             Command::SetQuota { root, limits }
         }
-        b"SETACL" => {
+        names::SETACL => {
             let mailbox = sp_mailbox(c)?;
             c.sp()?;
             let identifier = c.astring_utf8()?;
@@ -320,7 +369,7 @@ fn command_body(c: &mut Cursor<'_>, max_depth: usize) -> PResult<Command> {
                 rights,
             }
         }
-        b"DELETEACL" => {
+        names::DELETEACL => {
             let mailbox = sp_mailbox(c)?;
             c.sp()?;
             Command::DeleteAcl {
@@ -328,10 +377,10 @@ fn command_body(c: &mut Cursor<'_>, max_depth: usize) -> PResult<Command> {
                 identifier: c.astring_utf8()?,
             }
         }
-        b"GETACL" => Command::GetAcl {
+        names::GETACL => Command::GetAcl {
             mailbox: sp_mailbox(c)?,
         },
-        b"LISTRIGHTS" => {
+        names::LISTRIGHTS => {
             let mailbox = sp_mailbox(c)?;
             c.sp()?;
             Command::ListRights {
@@ -339,10 +388,10 @@ fn command_body(c: &mut Cursor<'_>, max_depth: usize) -> PResult<Command> {
                 identifier: c.astring_utf8()?,
             }
         }
-        b"MYRIGHTS" => Command::MyRights {
+        names::MYRIGHTS => Command::MyRights {
             mailbox: sp_mailbox(c)?,
         },
-        b"ACL" => {
+        names::ACL => {
             c.sp()?;
             let at = c.pos;
             let sub = c.word_upper("STORE, DELETE or SET")?;
@@ -384,7 +433,7 @@ fn command_body(c: &mut Cursor<'_>, max_depth: usize) -> PResult<Command> {
                 _ => return Err(c.err_at(at, "STORE, DELETE or SET")),
             }
         }
-        b"ENABLE" => {
+        names::ENABLE => {
             let mut capabilities = Vec::new();
             while c.eat(b' ') {
                 let a = c.atom()?;
@@ -395,7 +444,7 @@ fn command_body(c: &mut Cursor<'_>, max_depth: usize) -> PResult<Command> {
             }
             Command::Enable { capabilities }
         }
-        b"ID" => {
+        names::ID => {
             c.sp()?;
             Command::Id {
                 parameters: id_params(c)?,
@@ -403,9 +452,14 @@ fn command_body(c: &mut Cursor<'_>, max_depth: usize) -> PResult<Command> {
         }
         _ => return Err(c.err_at(name_at, "command name")),
     };
-    Ok(cmd)
+    c.crlf_end()?;
+    Ok(TaggedCommand {
+        tag: Tag::from_tag_at(c.input, 0, tag_len),
+        command,
+    })
 }
 
+#[inline(always)]
 fn sp_mailbox(c: &mut Cursor<'_>) -> PResult<crate::types::MailboxName> {
     c.sp()?;
     c.mailbox()

@@ -253,6 +253,7 @@ impl<'a> Cursor<'a> {
     }
 
     /// The CRLF that ends the message; nothing may follow it.
+    #[inline]
     pub(crate) fn crlf_end(&mut self) -> PResult<()> {
         if self.input[self.pos..] == *b"\r\n" {
             self.pos += 2;
@@ -302,16 +303,29 @@ impl<'a> Cursor<'a> {
         if w.is_empty() {
             return Err(self.err(what));
         }
-        let mut u = Upper {
-            buf: [0; 24],
-            len: 0,
-        };
-        if w.len() <= u.buf.len() {
-            u.buf[..w.len()].copy_from_slice(w);
-            u.buf[..w.len()].make_ascii_uppercase();
-            u.len = w.len();
+        Ok(Upper::of(w))
+    }
+
+    /// A [`Cursor::word`] upper-cased and packed as [`keyword`] packs, for
+    /// matching against keyword constants without going through memory;
+    /// 0, which is no keyword, when longer than 16 bytes.
+    #[inline]
+    pub(crate) fn word_key(&mut self, what: &'static str) -> PResult<u128> {
+        let start = self.pos;
+        let len = self.take_while(is_word_char).len();
+        if len == 0 {
+            return Err(self.err(what));
         }
-        Ok(u)
+        if len > 16 {
+            return Ok(0);
+        }
+        let lo = ascii_upper_word(le_bytes_at(self.input, start, len.min(8)));
+        let hi = if len > 8 {
+            ascii_upper_word(le_bytes_at(self.input, start + 8, len - 8))
+        } else {
+            0
+        };
+        Ok(u128::from(lo) | (u128::from(hi) << 64))
     }
 
     /// Whether the input continues with `kw` (case-insensitive) followed by
@@ -607,22 +621,34 @@ impl<'a> Cursor<'a> {
 
     /// `mailbox = "INBOX" / astring`, decoded from modified UTF-7 (RFC 3501
     /// §5.1.3); any case of INBOX is INBOX (§9).
+    ///
+    /// The common case, an atom without `&` (so standing for itself),
+    /// is handled inline; the rest by [`Cursor::mailbox_general`].
+    #[inline(always)]
     pub(crate) fn mailbox(&mut self) -> PResult<MailboxName> {
         let start = self.pos;
-        if !matches!(self.peek(), Some(b'"' | b'{')) {
-            // An atom: ASCII already, so no UTF-8 check and one allocation.
-            let a = self.take_while(is_astring_char);
-            if a.is_empty() {
-                return Err(self.err("atom, quoted string or literal"));
-            }
-            if a.eq_ignore_ascii_case(b"INBOX") {
-                return Ok(MailboxName::inbox());
-            }
-            if !a.contains(&b'&') {
-                return Ok(MailboxName::new(self.ascii_from(start)));
-            }
-            self.pos = start;
+        // `"` and `{` are not ASTRING-CHARs: a quoted string or a literal
+        // gives an empty run here.
+        let a = self.take_while(is_astring_char);
+        if a.eq_ignore_ascii_case(b"INBOX") {
+            return Ok(MailboxName::inbox());
         }
+        if !a.is_empty() && !a.contains(&b'&') {
+            return Ok(MailboxName::new(self.ascii_from(start)));
+        }
+        self.pos = start;
+        self.mailbox_general()
+    }
+
+    /// [`Cursor::mailbox`] when it is not an atom without `&`: a quoted
+    /// string, a literal, an atom with modified UTF-7 shifts, or an error.
+    fn mailbox_general(&mut self) -> PResult<MailboxName> {
+        let start = self.pos;
+        if !matches!(self.peek(), Some(b'"' | b'{')) && self.take_while(is_astring_char).is_empty()
+        {
+            return Err(self.err("atom, quoted string or literal"));
+        }
+        self.pos = start;
         let raw = self.astring()?;
         // Printable ASCII without `&` stands for itself (RFC 3501 §5.1.3):
         // no decoding needed.
@@ -889,25 +915,100 @@ impl<'a> Cursor<'a> {
     }
 }
 
+/// `s` (ASCII, 1 to 16 bytes) packed for [`Cursor::word_key`]: byte `i`
+/// at bits `8 * i`, zeros above.
+pub(crate) const fn keyword(s: &str) -> u128 {
+    let b = s.as_bytes();
+    assert!(!b.is_empty() && b.len() <= 16);
+    let mut k = 0;
+    let mut i = 0;
+    while i < b.len() {
+        k |= (b[i] as u128) << (8 * i);
+        i += 1;
+    }
+    k
+}
+
+/// `input[start..start + len]` (`len` at most 8, in bounds) as a
+/// little-endian word, zero above: one 8-byte load when the input holds 8
+/// bytes from `start` or up to `start + len`, so the bytes are gathered in
+/// a register rather than copied through memory.
+#[inline]
+pub(crate) fn le_bytes_at(input: &[u8], start: usize, len: usize) -> u64 {
+    debug_assert!(len <= 8 && start + len <= input.len());
+    if len == 0 {
+        return 0;
+    }
+    // len is 1..=8, so the shift is 0..=56.
+    let shift = 8 * (8 - len as u32);
+    if let Some(w) = input.get(start..).and_then(<[u8]>::first_chunk::<8>) {
+        (u64::from_le_bytes(*w) << shift) >> shift
+    } else if let Some(w) = input.get(..start + len).and_then(<[u8]>::last_chunk::<8>) {
+        u64::from_le_bytes(*w) >> shift
+    } else {
+        input
+            .get(start..start + len)
+            .unwrap_or_default()
+            .iter()
+            .rev()
+            .fold(0, |acc, &b| (acc << 8) | u64::from(b))
+    }
+}
+
+/// The longest word [`Upper`] holds.
+const UPPER_LEN: usize = 24;
+
 /// An upper-cased word in a stack buffer.
 pub(crate) struct Upper {
-    buf: [u8; 24],
+    buf: [u8; UPPER_LEN],
     len: usize,
+}
+
+/// The 8 bytes of `x` with ASCII `a`-`z` upper-cased, other bytes as
+/// they are.
+#[inline]
+fn ascii_upper_word(x: u64) -> u64 {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    // On the low 7 bits of each byte no sum carries into the next byte;
+    // bit 7 of each sum: set from `a` up, and set above `z`.
+    let low = x & !HI;
+    let from_a = low + LO * u64::from(0x80 - b'a');
+    let above_z = low + LO * u64::from(0x80 - b'z' - 1);
+    let lower = from_a & !above_z & !x & HI;
+    // 0x80 >> 2 is 0x20, the case bit.
+    x ^ (lower >> 2)
 }
 
 impl Upper {
     /// `w` upper-cased (ASCII); empty when longer than the buffer.
+    ///
+    /// Built a word (8 bytes) at a time and stored as whole words: a
+    /// byte-wise copy read back by the wider loads of the keyword matches
+    /// stalls store forwarding.
+    #[inline]
     pub(crate) fn of(w: &[u8]) -> Upper {
-        let mut u = Upper {
-            buf: [0; 24],
-            len: 0,
+        let mut words = [0u64; UPPER_LEN / 8];
+        let len = if w.len() <= UPPER_LEN {
+            for (word, chunk) in words.iter_mut().zip(w.chunks(8)) {
+                *word = ascii_upper_word(match chunk.first_chunk::<8>() {
+                    Some(c) => u64::from_le_bytes(*c),
+                    None => chunk
+                        .iter()
+                        .rev()
+                        .fold(0, |acc, &b| (acc << 8) | u64::from(b)),
+                });
+            }
+            w.len()
+        } else {
+            0
         };
-        if w.len() <= u.buf.len() {
-            u.buf[..w.len()].copy_from_slice(w);
-            u.buf[..w.len()].make_ascii_uppercase();
-            u.len = w.len();
-        }
-        u
+        let [w0, w1, w2] = words.map(u64::to_le_bytes);
+        let mut buf = [0u8; UPPER_LEN];
+        buf[..8].copy_from_slice(&w0);
+        buf[8..16].copy_from_slice(&w1);
+        buf[16..].copy_from_slice(&w2);
+        Upper { buf, len }
     }
 
     /// The upper-cased word (ASCII letters, digits, `.` and `-`).
@@ -963,6 +1064,64 @@ enum FlagAny {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn upper_matches_std_for_every_byte_and_length() {
+        // Every byte value in every position of a word, so a carry between
+        // bytes in the word-wise upper-casing would show.
+        for b in 0..=255u8 {
+            for len in 1..=UPPER_LEN {
+                for at in 0..len {
+                    let mut w: Vec<u8> = (0..len).map(|i| b"aZ-9.q"[i % 6]).collect();
+                    w[at] = b;
+                    assert_eq!(Upper::of(&w).as_bytes(), w.to_ascii_uppercase(), "{w:?}");
+                }
+            }
+        }
+        assert_eq!(Upper::of(&[b'a'; UPPER_LEN + 1]).as_bytes(), b"");
+    }
+
+    #[test]
+    fn word_keys_pack_upper_cased_words_wherever_they_are() {
+        // Every length, at the start, middle and end of inputs of every
+        // size, so each of the three ways of loading the bytes is used.
+        let word = b"aBcDeFgHiJkLmNoPq";
+        for len in 1..=17 {
+            let w = &word[..len];
+            for before in 0..10 {
+                for after in [0, 1, 7, 9] {
+                    let mut input = vec![b' '; before];
+                    input.extend_from_slice(w);
+                    input.extend(std::iter::repeat_n(b' ', after));
+                    let mut c = Cursor::new(&input);
+                    c.pos = before;
+                    let key = c.word_key("word").unwrap();
+                    assert_eq!(c.pos, before + len);
+                    let upper = String::from_utf8(w.to_ascii_uppercase()).unwrap();
+                    if len <= 16 {
+                        assert_eq!(key, keyword(&upper), "{input:?}");
+                    } else {
+                        assert_eq!(key, 0);
+                    }
+                }
+            }
+        }
+        let mut c = Cursor::new(b" x");
+        assert!(c.word_key("word").is_err());
+        for i in 0..=8 {
+            for len in 0..=8 {
+                let input: Vec<u8> = (1..=16).collect();
+                if i + len <= 8 {
+                    let want = input[i..i + len]
+                        .iter()
+                        .rev()
+                        .fold(0u64, |acc, &b| (acc << 8) | u64::from(b));
+                    assert_eq!(le_bytes_at(&input[..i + len], i, len), want);
+                    assert_eq!(le_bytes_at(&input, i, len), want);
+                }
+            }
+        }
+    }
 
     #[test]
     fn character_classes_match_the_grammar() {
