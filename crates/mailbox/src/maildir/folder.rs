@@ -399,9 +399,23 @@ impl MaildirFolder {
         let stale = self.db.entries.len() != with_uid.len();
         // New files get UIDs in delivery order (Courier sorts by the
         // leading timestamp, then the name).
-        unknown.sort_by(|a, b| courier_order(&a.0, &b.0));
-        let assigned = !unknown.is_empty();
+        // Sorted through a small key per file, so the large tuples move
+        // once; names are unique, so an unstable sort is deterministic.
+        let mut order: Vec<(u64, &str, usize)> = unknown
+            .iter()
+            .enumerate()
+            .map(|(i, (f, _))| {
+                let (time, base) = courier_key(f);
+                (time, base, i)
+            })
+            .collect();
+        order.sort_unstable();
+        let order: Vec<usize> = order.into_iter().map(|(_, _, i)| i).collect();
+        let mut slots: Vec<Option<(String, MaildirName)>> = unknown.into_iter().map(Some).collect();
+        let unknown = order.into_iter().filter_map(|i| slots[i].take());
+        let mut assigned = false;
         for (f, n) in unknown {
+            assigned = true;
             let uid = self.db.next_uid;
             if uid == u32::MAX {
                 return Err(MailboxError::UidsExhausted);
@@ -438,12 +452,18 @@ impl MaildirFolder {
             })
             .collect();
         let missing: Vec<usize> = (0..stats.len()).filter(|&i| stats[i].is_none()).collect();
+        // Each name is looked up in cur/ itself (not walked from the root).
+        let cur_dir = if missing.is_empty() {
+            None
+        } else {
+            fs::File::open(&cur).ok()
+        };
         let found = crate::par::map(&missing, |&i| {
             let (_, f, n, _) = &with_uid[i];
             // Renamed or removed since the directory was read: left out;
             // the next scan sees its new state.
-            let m = fs::metadata(cur.join(f)).ok()?;
-            Some((mtime_date(&m), n.size.unwrap_or(m.len())))
+            let (date, len) = stat_in(cur_dir.as_ref(), &cur, f)?;
+            Some((date, n.size.unwrap_or(len)))
         });
         for (i, st) in missing.into_iter().zip(found) {
             stats[i] = st;
@@ -1024,24 +1044,42 @@ fn stamp(path: &Path) -> Stamp {
     Some((m.modified().ok()?, m.len()))
 }
 
+/// The modification time and size of `dir_path/name` (following a
+/// symbolic link, as `fs::metadata` does); with the directory open, the
+/// name is looked up in it alone instead of walking the whole path.
+fn stat_in(dir: Option<&fs::File>, dir_path: &Path, name: &str) -> Option<(InternalDate, u64)> {
+    #[cfg(unix)]
+    if let Some(d) = dir {
+        use std::os::fd::AsRawFd;
+        let st = nix::sys::stat::fstatat(Some(d.as_raw_fd()), name, nix::fcntl::AtFlags::empty())
+            .ok()?;
+        let nanos = u32::try_from(st.st_mtime_nsec).ok()?;
+        let t = DateTime::<Utc>::from_timestamp(st.st_mtime, nanos)?;
+        return Some((
+            InternalDate(t.fixed_offset()),
+            u64::try_from(st.st_size).ok()?,
+        ));
+    }
+    #[cfg(not(unix))]
+    let _ = dir;
+    let m = fs::metadata(dir_path.join(name)).ok()?;
+    Some((mtime_date(&m), m.len()))
+}
+
 fn mtime_date(m: &fs::Metadata) -> InternalDate {
     let t = m.modified().unwrap_or(UNIX_EPOCH);
     InternalDate(DateTime::<Utc>::from(t).fixed_offset())
 }
 
-/// Courier's order for new files: the leading number (delivery time), then
-/// the name up to the info part.
-fn courier_order(a: &str, b: &str) -> std::cmp::Ordering {
-    let lead = |s: &str| -> u64 {
-        s.bytes()
-            .take_while(u8::is_ascii_digit)
-            .take(19)
-            .fold(0u64, |acc, d| acc * 10 + u64::from(d - b'0'))
-    };
-    fn base(s: &str) -> &str {
-        s.rsplit_once(':').map_or(s, |(b, _)| b)
-    }
-    lead(a).cmp(&lead(b)).then_with(|| base(a).cmp(base(b)))
+/// Courier's order for new files, as a sort key: the leading number
+/// (delivery time), then the name up to the info part.
+fn courier_key(name: &str) -> (u64, &str) {
+    let time = name
+        .bytes()
+        .take_while(u8::is_ascii_digit)
+        .take(19)
+        .fold(0u64, |acc, d| acc * 10 + u64::from(d - b'0'));
+    (time, name.rsplit_once(':').map_or(name, |(b, _)| b))
 }
 
 /// A UIDVALIDITY for a new UID space: Courier's `time - 10^9`, and always
