@@ -16,12 +16,13 @@ const MIN_PER_THREAD: usize = 128;
 /// `items`. Runs on the caller's thread alone when the input is short or
 /// a thread cannot be started.
 pub(crate) fn map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
-    let threads = std::thread::available_parallelism()
-        .map_or(1, NonZeroUsize::get)
-        .min(MAX_THREADS)
-        .min(items.len() / MIN_PER_THREAD)
-        .max(1);
-    if threads == 1 {
+    let by_size = items.len() / MIN_PER_THREAD;
+    let threads = if by_size < 2 {
+        1
+    } else {
+        cores().min(MAX_THREADS).min(by_size)
+    };
+    if threads <= 1 {
         return items.iter().map(f).collect();
     }
     let chunk = items.len().div_ceil(threads);
@@ -51,6 +52,13 @@ pub(crate) fn map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> 
         }
         out
     })
+}
+
+/// The machine's parallelism, asked once (the standard library reads
+/// the cgroup quota files on every call).
+fn cores() -> usize {
+    static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, NonZeroUsize::get))
 }
 
 #[cfg(test)]
