@@ -366,19 +366,32 @@ impl Session {
             .view
             .search(Some(charset), search)
             .map_err(store_error)?;
-        // Keys not cached yet (a first SORT or THREAD) are built on
-        // several threads.
-        let uids: Vec<Uid> = found.iter().map(|(_, u)| *u).collect();
-        sel.view.mailbox().prefetch_header_values(&uids);
+        let mailbox = sel.view.mailbox();
+        let mut records: Vec<Option<Arc<KeyRecord>>> = found
+            .iter()
+            .map(|(_, u)| mailbox.cached_sort_key(*u))
+            .collect();
+        // Keys not built yet (a first SORT or THREAD) are built on several
+        // threads, then taken like the others.
+        let missing: Vec<Uid> = found
+            .iter()
+            .zip(&records)
+            .filter(|(_, r)| r.is_none())
+            .map(|((_, u), _)| *u)
+            .collect();
+        mailbox.prefetch_header_values(&missing);
         let records: Vec<Arc<KeyRecord>> = found
             .iter()
-            .map(|(seq, u)| {
-                sel.view.mailbox().sort_key(*u).unwrap_or_else(|_| {
-                    // Expunged meanwhile: an empty record sorts first.
-                    Arc::new(KeyRecord::from_raw(&RawMessage {
-                        number: *seq,
-                        ..Default::default()
-                    }))
+            .zip(records.iter_mut())
+            .map(|((seq, u), r)| {
+                r.take().unwrap_or_else(|| {
+                    mailbox.sort_key(*u).unwrap_or_else(|_| {
+                        // Expunged meanwhile: an empty record sorts first.
+                        Arc::new(KeyRecord::from_raw(&RawMessage {
+                            number: *seq,
+                            ..Default::default()
+                        }))
+                    })
                 })
             })
             .collect();
