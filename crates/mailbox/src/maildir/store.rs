@@ -1,6 +1,6 @@
 //! [`MaildirStore`]: a user's Maildir++ root.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -41,7 +41,19 @@ pub struct MaildirOptions {
     pub poll_interval: Duration,
     /// Quota checks and `maildirsize` accounting.
     pub quota: Arc<dyn QuotaHook>,
+    /// How long a folder stays open after its last handle is dropped
+    /// (zero, the default: closed at once). A client that comes back
+    /// within it (webmail opens a session per page; mail programs
+    /// reconnect) finds the folder's messages, envelopes and decoded sort
+    /// keys in memory instead of reading `postroom-index` again. The
+    /// index is saved when a folder is kept. At most [`KEEP_OPEN_MAX`]
+    /// folders are kept per process, the least recently opened dropped
+    /// first; expired ones are dropped at the next open.
+    pub keep_open: Duration,
 }
+
+/// The most folders kept open by [`MaildirOptions::keep_open`].
+pub const KEEP_OPEN_MAX: usize = 64;
 
 impl Default for MaildirOptions {
     fn default() -> MaildirOptions {
@@ -49,6 +61,7 @@ impl Default for MaildirOptions {
             utf8_folder_names: false,
             poll_interval: Duration::from_millis(500),
             quota: Arc::new(NoQuota),
+            keep_open: Duration::ZERO,
         }
     }
 }
@@ -58,6 +71,7 @@ impl std::fmt::Debug for MaildirOptions {
         f.debug_struct("MaildirOptions")
             .field("utf8_folder_names", &self.utf8_folder_names)
             .field("poll_interval", &self.poll_interval)
+            .field("keep_open", &self.keep_open)
             .finish_non_exhaustive()
     }
 }
@@ -134,6 +148,53 @@ impl Drop for AliveGuard {
     }
 }
 
+/// Folders kept open after use ([`MaildirOptions::keep_open`]): until
+/// when, least recently opened first.
+type Kept = VecDeque<(Instant, Arc<Mailbox>)>;
+
+fn kept() -> &'static Mutex<Kept> {
+    static K: OnceLock<Mutex<Kept>> = OnceLock::new();
+    K.get_or_init(|| Mutex::new(VecDeque::new()))
+}
+
+/// Keeps `mb` open until `keep` from now (or refreshes that), and lets go
+/// of the folders whose time is up or that are over [`KEEP_OPEN_MAX`].
+fn keep_open(mb: &Arc<Mailbox>, keep: Duration) {
+    let now = Instant::now();
+    let released: Vec<Arc<Mailbox>> = {
+        let mut k = kept().lock().unwrap_or_else(|e| e.into_inner());
+        let mut released = Vec::new();
+        if let Some(i) = k.iter().position(|(_, m)| Arc::ptr_eq(m, mb)) {
+            if let Some(entry) = k.remove(i) {
+                released.push(entry.1);
+            }
+        }
+        if !keep.is_zero() {
+            k.push_back((now + keep, Arc::clone(mb)));
+        }
+        while k.len() > KEEP_OPEN_MAX || k.front().is_some_and(|(until, _)| *until <= now) {
+            match k.pop_front() {
+                Some((_, m)) => released.push(m),
+                None => break,
+            }
+        }
+        // Expired entries behind a fresher one go too.
+        let mut i = 0;
+        while i < k.len() {
+            if k[i].0 <= now {
+                if let Some((_, m)) = k.remove(i) {
+                    released.push(m);
+                }
+            } else {
+                i += 1;
+            }
+        }
+        released
+    };
+    // Dropped outside the lock: a last handle saves its folder's index.
+    drop(released);
+}
+
 /// The open mailbox of a folder directory in this process, if any.
 pub(crate) fn registered(dir: &Path) -> Option<Arc<Mailbox>> {
     let r = registry().lock().unwrap_or_else(|e| e.into_inner());
@@ -156,6 +217,17 @@ impl MaildirStore {
     pub fn with_file_watch(mut self, on: bool) -> MaildirStore {
         self.file_watch = on;
         self
+    }
+
+    /// Keeps `mb` open per [`MaildirOptions::keep_open`] (and lets expired
+    /// folders go).
+    fn kept_open(&self, mb: &Arc<Mailbox>) {
+        if !self.options.keep_open.is_zero() {
+            // What a client did so far is on disk even if the process
+            // ends while the folder is kept.
+            let _ = mb.save_cache();
+            keep_open(mb, self.options.keep_open);
+        }
     }
 
     /// Opens the Maildir at `root` with `options`.
@@ -420,6 +492,8 @@ impl Store for MaildirStore {
         let mut r = registry().lock().unwrap_or_else(|e| e.into_inner());
         if let Some((weak, closing)) = r.get(&dir) {
             if let Some(mb) = weak.upgrade() {
+                drop(r);
+                self.kept_open(&mb);
                 return Ok(mb);
             }
             // The last handle is gone but its backend may still be saving
@@ -429,6 +503,8 @@ impl Store for MaildirStore {
             closing.wait(Duration::from_secs(10));
             r = registry().lock().unwrap_or_else(|e| e.into_inner());
             if let Some(mb) = r.get(&dir).and_then(|(w, _)| w.upgrade()) {
+                drop(r);
+                self.kept_open(&mb);
                 return Ok(mb);
             }
         }
@@ -440,6 +516,8 @@ impl Store for MaildirStore {
         }
         r.retain(|_, (w, c)| w.strong_count() > 0 || !c.is_gone());
         r.insert(dir, (Arc::downgrade(&mb), closing));
+        drop(r);
+        self.kept_open(&mb);
         Ok(mb)
     }
 }

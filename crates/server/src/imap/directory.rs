@@ -28,10 +28,15 @@ pub struct Directory {
     mail_root: PathBuf,
     quota: Arc<MaildirsizeQuota>,
     poll_interval: Duration,
+    keep_open: Duration,
     /// Bumped by [`Directory::folders_changed`].
     generation: AtomicU64,
     shared_index: Mutex<Option<SharedIndex>>,
 }
+
+/// How long a folder stays open after its last session by default: a
+/// webmail's next page or a mail program's reconnect finds it in memory.
+pub const DEFAULT_KEEP_OPEN: Duration = Duration::from_secs(60);
 
 /// How long [`Directory::shared_folders`] trusts its index before reading
 /// every user's folders again (ACL files changed by another process, or
@@ -56,6 +61,7 @@ impl Directory {
             mail_root: mail_root.into(),
             quota: Arc::new(quota),
             poll_interval: Duration::from_millis(500),
+            keep_open: DEFAULT_KEEP_OPEN,
             generation: AtomicU64::new(0),
             shared_index: Mutex::new(None),
         }
@@ -123,6 +129,14 @@ impl Directory {
         self.poll_interval
     }
 
+    /// Sets how long a folder stays open after its last session let go of
+    /// it (default [`DEFAULT_KEEP_OPEN`]; zero closes at once); see
+    /// `postroom_mailbox::MaildirOptions::keep_open`.
+    pub fn with_keep_open(mut self, keep: Duration) -> Directory {
+        self.keep_open = keep;
+        self
+    }
+
     /// The current user database.
     pub fn users(&self) -> Arc<UserDb> {
         Arc::clone(&self.users.read().unwrap_or_else(|e| e.into_inner()))
@@ -159,6 +173,7 @@ impl Directory {
             root,
             MaildirOptions {
                 poll_interval: self.poll_interval,
+                keep_open: self.keep_open,
                 quota,
                 ..MaildirOptions::default()
             },

@@ -61,7 +61,7 @@ use postroom_types::{
     AclEntry, Flag, MailboxName, QuotaUsage, Right, Rights, Secret, SequenceSet, Uid,
 };
 
-pub use directory::{Directory, SHARED_PREFIX};
+pub use directory::{DEFAULT_KEEP_OPEN, Directory, SHARED_PREFIX};
 #[cfg(feature = "tokio")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 pub use protocol::Connection;
