@@ -378,3 +378,39 @@ fn setup_dir(root: &Path) {
     fs::create_dir_all(root).unwrap();
     setup(root);
 }
+
+/// The scan that assigned UIDs (and so wrote the UID file) leaves the
+/// folder's stamps trusted: a rescan right after it does not read the
+/// directory again while the directories are unchanged.
+#[test]
+fn a_rescan_after_uid_assignment_needs_no_directory_read() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    setup(root);
+    for p in ["cur", "new"] {
+        backdate(&root.join(p));
+    }
+    let store = MaildirStore::new(root).unwrap();
+    let mb = store.open(&MailboxName::inbox()).unwrap();
+    assert_eq!(mb.len(), 2);
+    assert!(root.join("courierimapuiddb").exists(), "UIDs assigned");
+    // Only a directory read would see this file.
+    let cur_time = fs::metadata(root.join("cur")).unwrap().modified().unwrap();
+    fs::write(
+        root.join("cur/1700000009.M9P1.host:2,"),
+        b"Subject: hidden\n\n",
+    )
+    .unwrap();
+    fs::File::open(root.join("cur"))
+        .unwrap()
+        .set_modified(cur_time)
+        .unwrap();
+    mb.rescan().unwrap();
+    assert_eq!(mb.len(), 2, "stamps unchanged: no directory read");
+    fs::File::open(root.join("cur"))
+        .unwrap()
+        .set_modified(std::time::SystemTime::now() - std::time::Duration::from_secs(5))
+        .unwrap();
+    mb.rescan().unwrap();
+    assert_eq!(mb.len(), 3, "a moved stamp brings the full scan back");
+}

@@ -612,7 +612,17 @@ impl FolderBackend for MaildirFolder {
             }
         }
         let result = self.scan_locked(known)?;
-        self.stamps = settled(&stamps, taken).then_some(stamps);
+        // The UID file as this scan left it: read, or written by it, under
+        // the UID lock, so no other process changed it meanwhile. It
+        // changes only along with the directories (new files get UIDs) or
+        // by a rewrite to a new inode, so its own age does not matter;
+        // the directories' does. Without this, the scan that assigned
+        // UIDs (a folder's first open) was followed by a second full one.
+        let mut stamps = stamps;
+        stamps[2] = self.db_stamp;
+        let mut dirs = stamps;
+        dirs[2] = None;
+        self.stamps = settled(&dirs, taken).then_some(stamps);
         Ok(Some(result))
     }
 
