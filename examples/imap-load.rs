@@ -973,11 +973,17 @@ async fn timing_mode(target: Arc<Target>) -> Result<()> {
         ("SORT (DATE)", cmd("SORT (DATE) UTF-8 ALL")),
         ("THREAD REFERENCES", cmd("THREAD REFERENCES UTF-8 ALL")),
     ];
+    // The connection and LOGIN are timed too: a server may open INBOX at
+    // login (postroom does), which moves a first scan out of SELECT.
+    let mut login_times: Vec<u64> = Vec::new();
     let mut times: Vec<Vec<u64>> = vec![Vec::new(); steps.len()];
     let mut errors = 0u64;
     for run in 0..o.runs {
+        let t = Instant::now();
         let mut s = Session::connect(&target, run, user).await?;
-        let mut line = format!("run {run}:");
+        let us = t.elapsed().as_micros() as u64;
+        login_times.push(us);
+        let mut line = format!("run {run}: CONNECT+LOGIN={}", fmt_us(us));
         for (i, (name, c)) in steps.iter().enumerate() {
             let t = Instant::now();
             let r = s.run(c.clone()).await?;
@@ -1002,9 +1008,11 @@ async fn timing_mode(target: Arc<Target>) -> Result<()> {
         s.logout().await;
     }
     println!("{:<28} {:>12} {:>12}", "command", "cold", "warm median");
-    for (i, (name, _)) in steps.iter().enumerate() {
-        let cold = times[i][0];
-        let mut warm: Vec<u64> = times[i][1..].to_vec();
+    let rows = std::iter::once(("CONNECT+LOGIN", &login_times))
+        .chain(steps.iter().map(|(name, _)| *name).zip(times.iter()));
+    for (name, t) in rows {
+        let cold = t[0];
+        let mut warm: Vec<u64> = t[1..].to_vec();
         let warm = if warm.is_empty() {
             cold
         } else {
