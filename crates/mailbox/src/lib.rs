@@ -106,7 +106,7 @@ pub use deliver::{deliver, deliver_with_quota};
 pub use error::{FormatError, MailboxError, NameProblem, Result};
 pub use flags::{FlagSet, StoreMode, permanent_flags};
 pub use mailbox::{CrlfReader, Mailbox, MessageInfo};
-pub use maildir::{KEEP_OPEN_MAX, MaildirOptions, MaildirStore};
+pub use maildir::{KEEP_OPEN_MAX, MaildirOptions, MaildirStore, close_kept_folders};
 pub use memory::MemoryStore;
 pub use names::DELIMITER;
 pub use quota::{MaildirsizeQuota, NoQuota, QuotaHook};

@@ -334,51 +334,6 @@ fn long_headers_are_read_whole_for_envelope_and_sort_key() {
     assert_eq!(key.message_id().map(|m| m.as_bytes()), Some(&b"long@x"[..]));
 }
 
-/// With `keep_open`, a folder whose last handle was dropped stays open:
-/// the next open gets the same mailbox (with what it had in memory), and
-/// its index is on disk meanwhile. Without it, the folder is closed.
-#[test]
-fn keep_open_keeps_a_folder_after_its_last_handle() {
-    use postroom_mailbox::MaildirOptions;
-    use std::sync::Arc;
-    use std::time::Duration;
-    let tmp = tempfile::tempdir().unwrap();
-    let (kept, closed) = (tmp.path().join("kept"), tmp.path().join("closed"));
-    setup_dir(&kept);
-    setup_dir(&closed);
-    let keep = |root: &Path, secs| {
-        MaildirStore::with_options(
-            root,
-            MaildirOptions {
-                keep_open: Duration::from_secs(secs),
-                ..MaildirOptions::default()
-            },
-        )
-        .unwrap()
-    };
-    let store = keep(&kept, 60);
-    let first = store.open(&MailboxName::inbox()).unwrap();
-    let uid = first.messages()[0].uid;
-    first.envelope(uid).unwrap();
-    let weak = Arc::downgrade(&first);
-    drop(first);
-    let again = store.open(&MailboxName::inbox()).unwrap();
-    assert!(Arc::ptr_eq(&weak.upgrade().expect("kept open"), &again));
-    assert!(kept.join(INDEX).exists(), "saved when opened again");
-    drop(again);
-
-    let store = keep(&closed, 0);
-    let first = store.open(&MailboxName::inbox()).unwrap();
-    let weak = Arc::downgrade(&first);
-    drop(first);
-    assert!(weak.upgrade().is_none(), "closed with its last handle");
-}
-
-fn setup_dir(root: &Path) {
-    fs::create_dir_all(root).unwrap();
-    setup(root);
-}
-
 /// The scan that assigned UIDs (and so wrote the UID file) leaves the
 /// folder's stamps trusted: a rescan right after it does not read the
 /// directory again while the directories are unchanged.

@@ -11,4 +11,4 @@ pub(crate) mod store;
 pub mod subscriptions;
 pub mod uiddb;
 
-pub use store::{ACL_FILE, KEEP_OPEN_MAX, MaildirOptions, MaildirStore};
+pub use store::{ACL_FILE, KEEP_OPEN_MAX, MaildirOptions, MaildirStore, close_kept_folders};

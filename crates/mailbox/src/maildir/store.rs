@@ -46,9 +46,12 @@ pub struct MaildirOptions {
     /// within it (webmail opens a session per page; mail programs
     /// reconnect) finds the folder's messages, envelopes and decoded sort
     /// keys in memory instead of reading `postroom-index` again. The
-    /// index is saved when a folder is kept. At most [`KEEP_OPEN_MAX`]
+    /// index is saved when the folder is finally closed, as without
+    /// this (it is only a cache: a process killed meanwhile loses time at
+    /// the next open, nothing else). At most [`KEEP_OPEN_MAX`]
     /// folders are kept per process, the least recently opened dropped
-    /// first; expired ones are dropped at the next open.
+    /// first; expired ones are dropped at the next open, and all by
+    /// [`close_kept_folders`] (call it at shutdown).
     pub keep_open: Duration,
 }
 
@@ -195,6 +198,15 @@ fn keep_open(mb: &Arc<Mailbox>, keep: Duration) {
     drop(released);
 }
 
+/// Lets go of every folder kept open by [`MaildirOptions::keep_open`]
+/// (those no session holds close now, saving their indexes): call it when
+/// the process shuts down, since kept folders are otherwise only let go at
+/// a later open.
+pub fn close_kept_folders() {
+    let released: Kept = std::mem::take(&mut *kept().lock().unwrap_or_else(|e| e.into_inner()));
+    drop(released);
+}
+
 /// The open mailbox of a folder directory in this process, if any.
 pub(crate) fn registered(dir: &Path) -> Option<Arc<Mailbox>> {
     let r = registry().lock().unwrap_or_else(|e| e.into_inner());
@@ -223,9 +235,6 @@ impl MaildirStore {
     /// folders go).
     fn kept_open(&self, mb: &Arc<Mailbox>) {
         if !self.options.keep_open.is_zero() {
-            // What a client did so far is on disk even if the process
-            // ends while the folder is kept.
-            let _ = mb.save_cache();
             keep_open(mb, self.options.keep_open);
         }
     }
