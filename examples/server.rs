@@ -432,8 +432,6 @@ async fn run(o: Options) -> Result<ExitCode, Error> {
     tokio::signal::ctrl_c().await?;
     println!("shutting down");
     server.shutdown(Duration::from_secs(10)).await;
-    // Folders kept open after their last session save their indexes now.
-    postroom::mailbox::close_kept_folders();
     Ok(ExitCode::SUCCESS)
 }
 

@@ -189,6 +189,10 @@ pub(crate) trait FolderBackend: Send {
     fn file_path(&self, _msg: &Msg) -> Option<std::path::PathBuf> {
         None
     }
+    /// The folder's directory, for backends that have one.
+    fn folder_dir(&self) -> Option<std::path::PathBuf> {
+        None
+    }
     /// POP3 UIDLs another server recorded for these messages (Courier's
     /// `courierpop3dsizelist`), by UID.
     fn foreign_uidls(&self, _msgs: &[Msg]) -> HashMap<u32, String> {
@@ -675,6 +679,11 @@ impl Mailbox {
         inner.backend.read(&inner.msgs[i])
     }
 
+    /// The folder's directory, for backends that have one.
+    pub(crate) fn folder_dir(&self) -> Option<std::path::PathBuf> {
+        self.lock().backend.folder_dir()
+    }
+
     fn file_path(&self, uid: Uid) -> Option<std::path::PathBuf> {
         let inner = self.lock();
         let i = inner.find(uid.get())?;
@@ -815,9 +824,11 @@ impl Mailbox {
     /// not worth threads and is left alone too.
     pub fn prefetch_header_values(&self, uids: &[Uid]) {
         const WORTH_THREADS: usize = 256;
+        let validity;
         let todo: Vec<(u32, std::path::PathBuf, InternalDate, Option<u64>)> = {
             let c = self.caches();
             let inner = self.lock();
+            validity = inner.uid_validity;
             uids.iter()
                 .filter(|u| {
                     c.get(u.get(), ENVELOPE).is_none() || c.get(u.get(), SORT_KEY).is_none()
@@ -846,6 +857,10 @@ impl Mailbox {
         });
         let mut c = self.caches();
         let mut inner = self.lock();
+        if inner.uid_validity != validity {
+            // A new UID space meanwhile: these values belong to the old one.
+            return;
+        }
         for ((uid, _, _, _), got) in todo.iter().zip(built) {
             let Some((env, key, size)) = got else {
                 continue;

@@ -57,6 +57,19 @@ fn kept_folders_outlive_their_last_handle_until_closed() {
         "its index saved on close"
     );
 
+    // A kept folder that is deleted closes with it: a folder created
+    // again under its name starts afresh.
+    let s = store(&kept, Duration::from_secs(600));
+    let sub = MailboxName::new("INBOX.Sub");
+    s.create(&sub).unwrap();
+    let mb = s.open(&sub).unwrap();
+    let weak = Arc::downgrade(&mb);
+    drop(mb);
+    assert!(weak.upgrade().is_some(), "kept");
+    s.delete(&sub).unwrap();
+    assert!(weak.upgrade().is_none(), "closed with its folder");
+    close_kept_folders();
+
     // Not kept: closed with its last handle.
     let s = store(&closed, Duration::ZERO);
     let first = s.open(&MailboxName::inbox()).unwrap();

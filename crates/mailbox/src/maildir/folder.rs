@@ -759,6 +759,10 @@ impl FolderBackend for MaildirFolder {
         Ok(lock.map(|l| Box::new(l) as Box<dyn std::fmt::Debug + Send + Sync>))
     }
 
+    fn folder_dir(&self) -> Option<PathBuf> {
+        Some(self.dir.clone())
+    }
+
     fn file_path(&self, msg: &Msg) -> Option<PathBuf> {
         Some(self.cur().join(&msg.key))
     }
@@ -1063,12 +1067,13 @@ fn stat_in(dir: Option<&fs::File>, dir_path: &Path, name: &str) -> Option<(Inter
         use std::os::fd::AsRawFd;
         let st = nix::sys::stat::fstatat(Some(d.as_raw_fd()), name, nix::fcntl::AtFlags::empty())
             .ok()?;
-        let nanos = u32::try_from(st.st_mtime_nsec).ok()?;
-        let t = DateTime::<Utc>::from_timestamp(st.st_mtime, nanos)?;
-        return Some((
-            InternalDate(t.fixed_offset()),
-            u64::try_from(st.st_size).ok()?,
-        ));
+        // A time chrono cannot hold counts as the epoch, as in mtime_date.
+        let t = u32::try_from(st.st_mtime_nsec)
+            .ok()
+            .and_then(|n| DateTime::<Utc>::from_timestamp(st.st_mtime, n))
+            .unwrap_or(DateTime::<Utc>::UNIX_EPOCH);
+        let size = u64::try_from(st.st_size).unwrap_or(0);
+        return Some((InternalDate(t.fixed_offset()), size));
     }
     #[cfg(not(unix))]
     let _ = dir;

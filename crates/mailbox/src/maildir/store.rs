@@ -167,10 +167,10 @@ fn keep_open(mb: &Arc<Mailbox>, keep: Duration) {
     let released: Vec<Arc<Mailbox>> = {
         let mut k = kept().lock().unwrap_or_else(|e| e.into_inner());
         let mut released = Vec::new();
+        // Refreshed: moved to the back with its new time (the handle it
+        // held is simply replaced; the caller holds one too).
         if let Some(i) = k.iter().position(|(_, m)| Arc::ptr_eq(m, mb)) {
-            if let Some(entry) = k.remove(i) {
-                released.push(entry.1);
-            }
+            k.remove(i);
         }
         if !keep.is_zero() {
             k.push_back((now + keep, Arc::clone(mb)));
@@ -194,8 +194,16 @@ fn keep_open(mb: &Arc<Mailbox>, keep: Duration) {
         }
         released
     };
-    // Dropped outside the lock: a last handle saves its folder's index.
-    drop(released);
+    // Dropped outside the lock, and off the caller's thread: a last
+    // handle saves its folder's index (tens of MB for a large folder),
+    // which must not delay whoever happened to open next.
+    if !released.is_empty() {
+        let spawned = std::thread::Builder::new()
+            .name("postroom-close".into())
+            .spawn(move || drop(released));
+        // Without a thread, closing here is still correct, only slower.
+        drop(spawned);
+    }
 }
 
 /// Lets go of every folder kept open by [`MaildirOptions::keep_open`]
@@ -316,6 +324,18 @@ impl MaildirStore {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .remove(dir);
+        // A kept mailbox of the old folder must not outlive it: a folder
+        // created again at this path would have two, and the old one's
+        // index save would land in the new folder.
+        let released: Kept = {
+            let mut k = kept().lock().unwrap_or_else(|e| e.into_inner());
+            let (gone, stay) = std::mem::take(&mut *k)
+                .into_iter()
+                .partition(|(_, m)| m.folder_dir().as_deref() == Some(dir));
+            *k = stay;
+            gone
+        };
+        drop(released);
     }
 
     fn write_subscriptions(&self, names: &[String]) -> Result<()> {

@@ -45,7 +45,9 @@ pub(super) struct FetchJob {
 /// Messages whose envelopes are built ahead at a time: large enough to
 /// keep threads busy, small enough that the first responses are not
 /// held back long.
-const PREFETCH_CHUNK: usize = 2048;
+/// No larger than the mailbox's decoded-envelope cache (1,024 slots), so
+/// none of a chunk is evicted before it is sent.
+const PREFETCH_CHUNK: usize = 1024;
 
 fn whole_part(m: &Message, text: SectionText) -> Vec<u8> {
     m.section(&Section {

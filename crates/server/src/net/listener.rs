@@ -202,6 +202,9 @@ impl Server {
         self.inner.phase.send_replace(ShutdownPhase::Closing);
         self.wait_idle(Instant::now() + Duration::from_secs(11))
             .await;
+        // Folders kept open after their last session (the IMAP
+        // directory's keep_open) close now, saving their indexes.
+        postroom_mailbox::close_kept_folders();
         info!(connections = self.connections(), "shut down");
     }
 
