@@ -149,6 +149,25 @@ fn backdate(path: &Path) {
     fs::File::open(path).unwrap().set_modified(old).unwrap();
 }
 
+/// Writes a message into cur/ and puts cur/'s time back: only a directory
+/// read sees it.
+fn slip_in_unseen(root: &Path) {
+    let cur_time = fs::metadata(root.join("cur")).unwrap().modified().unwrap();
+    fs::write(
+        root.join("cur/1700000009.M9P1.host:2,"),
+        b"Subject: hidden\n\n",
+    )
+    .unwrap();
+    set_cur_time(root, cur_time);
+}
+
+fn set_cur_time(root: &Path, t: std::time::SystemTime) {
+    fs::File::open(root.join("cur"))
+        .unwrap()
+        .set_modified(t)
+        .unwrap();
+}
+
 fn backdate_folder(root: &Path) {
     for p in ["cur", "new", "courierimapuiddb"] {
         backdate(&root.join(p));
@@ -167,28 +186,14 @@ fn warm_open_uses_the_index_when_stamps_match() {
     backdate_folder(root);
     // Full scan (stamps now settled); the cache is written with them.
     assert_eq!(subjects(root), first);
-    // A file slipped into cur/ with cur/'s time put back: only a directory
-    // read would see it.
-    let cur_time = fs::metadata(root.join("cur")).unwrap().modified().unwrap();
-    fs::write(
-        root.join("cur/1700000009.M9P1.host:2,"),
-        b"Subject: hidden\n\n",
-    )
-    .unwrap();
-    fs::File::open(root.join("cur"))
-        .unwrap()
-        .set_modified(cur_time)
-        .unwrap();
+    slip_in_unseen(root);
     let store = MaildirStore::new(root).unwrap();
     let mb = store.open(&MailboxName::inbox()).unwrap();
     assert_eq!(mb.len(), 2, "served from postroom-index");
     drop(mb);
     drop(store);
     // A real change (new time on cur/): the full scan finds the file.
-    fs::File::open(root.join("cur"))
-        .unwrap()
-        .set_modified(std::time::SystemTime::now())
-        .unwrap();
+    set_cur_time(root, std::time::SystemTime::now());
     let store = MaildirStore::new(root).unwrap();
     let mb = store.open(&MailboxName::inbox()).unwrap();
     assert_eq!(mb.len(), 3);
@@ -349,23 +354,13 @@ fn a_rescan_after_uid_assignment_needs_no_directory_read() {
     let mb = store.open(&MailboxName::inbox()).unwrap();
     assert_eq!(mb.len(), 2);
     assert!(root.join("courierimapuiddb").exists(), "UIDs assigned");
-    // Only a directory read would see this file.
-    let cur_time = fs::metadata(root.join("cur")).unwrap().modified().unwrap();
-    fs::write(
-        root.join("cur/1700000009.M9P1.host:2,"),
-        b"Subject: hidden\n\n",
-    )
-    .unwrap();
-    fs::File::open(root.join("cur"))
-        .unwrap()
-        .set_modified(cur_time)
-        .unwrap();
+    slip_in_unseen(root);
     mb.rescan().unwrap();
     assert_eq!(mb.len(), 2, "stamps unchanged: no directory read");
-    fs::File::open(root.join("cur"))
-        .unwrap()
-        .set_modified(std::time::SystemTime::now() - std::time::Duration::from_secs(5))
-        .unwrap();
+    set_cur_time(
+        root,
+        std::time::SystemTime::now() - std::time::Duration::from_secs(5),
+    );
     mb.rescan().unwrap();
     assert_eq!(mb.len(), 3, "a moved stamp brings the full scan back");
 }

@@ -164,9 +164,8 @@ fn kept() -> &'static Mutex<Kept> {
 /// of the folders whose time is up or that are over [`KEEP_OPEN_MAX`].
 fn keep_open(mb: &Arc<Mailbox>, keep: Duration) {
     let now = Instant::now();
-    let released: Vec<Arc<Mailbox>> = {
+    let released: Kept = {
         let mut k = kept().lock().unwrap_or_else(|e| e.into_inner());
-        let mut released = Vec::new();
         // Refreshed: moved to the back with its new time (the handle it
         // held is simply replaced; the caller holds one too).
         if let Some(i) = k.iter().position(|(_, m)| Arc::ptr_eq(m, mb)) {
@@ -175,22 +174,9 @@ fn keep_open(mb: &Arc<Mailbox>, keep: Duration) {
         if !keep.is_zero() {
             k.push_back((now + keep, Arc::clone(mb)));
         }
-        while k.len() > KEEP_OPEN_MAX || k.front().is_some_and(|(until, _)| *until <= now) {
-            match k.pop_front() {
-                Some((_, m)) => released.push(m),
-                None => break,
-            }
-        }
-        // Expired entries behind a fresher one go too.
-        let mut i = 0;
-        while i < k.len() {
-            if k[i].0 <= now {
-                if let Some((_, m)) = k.remove(i) {
-                    released.push(m);
-                }
-            } else {
-                i += 1;
-            }
+        let mut released = take_kept(&mut k, |(until, _)| *until <= now);
+        while k.len() > KEEP_OPEN_MAX {
+            released.extend(k.pop_front());
         }
         released
     };
@@ -211,8 +197,19 @@ fn keep_open(mb: &Arc<Mailbox>, keep: Duration) {
 /// the process shuts down, since kept folders are otherwise only let go at
 /// a later open.
 pub fn close_kept_folders() {
-    let released: Kept = std::mem::take(&mut *kept().lock().unwrap_or_else(|e| e.into_inner()));
+    let released = take_kept(
+        &mut kept().lock().unwrap_or_else(|e| e.into_inner()),
+        |_| true,
+    );
     drop(released);
+}
+
+/// Takes the kept entries matching `which` out of `k` (keeping the order
+/// of the rest), for the caller to drop once the lock is released.
+fn take_kept(k: &mut Kept, which: impl Fn(&(Instant, Arc<Mailbox>)) -> bool) -> Kept {
+    let (taken, stay) = std::mem::take(k).into_iter().partition(which);
+    *k = stay;
+    taken
 }
 
 /// The open mailbox of a folder directory in this process, if any.
@@ -327,14 +324,10 @@ impl MaildirStore {
         // A kept mailbox of the old folder must not outlive it: a folder
         // created again at this path would have two, and the old one's
         // index save would land in the new folder.
-        let released: Kept = {
-            let mut k = kept().lock().unwrap_or_else(|e| e.into_inner());
-            let (gone, stay) = std::mem::take(&mut *k)
-                .into_iter()
-                .partition(|(_, m)| m.folder_dir().as_deref() == Some(dir));
-            *k = stay;
-            gone
-        };
+        let released = take_kept(
+            &mut kept().lock().unwrap_or_else(|e| e.into_inner()),
+            |(_, m)| m.folder_dir().as_deref() == Some(dir),
+        );
         drop(released);
     }
 
