@@ -77,3 +77,49 @@ fn kept_folders_outlive_their_last_handle_until_closed() {
     drop(first);
     assert!(weak.upgrade().is_none(), "closed with its last handle");
 }
+
+/// An open of a folder whose last handle is being dropped on another
+/// thread gets either that mailbox or a new one that read the index the
+/// old one saved: never a new one that read the index before the save
+/// (it would find no sort key cached).
+#[test]
+fn an_open_right_after_the_last_handle_sees_its_saved_index() {
+    let tmp = tempfile::tempdir().unwrap();
+    for round in 0..5 {
+        // A new folder each round, so the first mailbox has keys to save.
+        let root = tmp.path().join(format!("r{round}"));
+        for s in ["cur", "new", "tmp"] {
+            fs::create_dir_all(root.join(s)).unwrap();
+        }
+        for i in 0..3000 {
+            fs::write(
+                root.join(format!("cur/{}.M{i}P1.host:2,", 1_700_000_000 + i)),
+                format!("Subject: message {i}\nFrom: a{i}@example.org\n\nbody\n"),
+            )
+            .unwrap();
+        }
+        let s = store(&root, Duration::ZERO);
+        let mb = s.open(&MailboxName::inbox()).unwrap();
+        let uids: Vec<_> = mb.messages().iter().map(|m| m.uid).collect();
+        for u in &uids {
+            mb.sort_key(*u).unwrap();
+        }
+        let barrier = Arc::new(std::sync::Barrier::new(2));
+        let b = Arc::clone(&barrier);
+        let dropper = std::thread::spawn(move || {
+            b.wait();
+            drop(mb);
+        });
+        barrier.wait();
+        let again = s.open(&MailboxName::inbox()).unwrap();
+        dropper.join().unwrap();
+        let missing = uids
+            .iter()
+            .filter(|u| again.cached_sort_key(**u).is_none())
+            .count();
+        assert_eq!(
+            missing, 0,
+            "round {round}: opened before the index was saved"
+        );
+    }
+}
