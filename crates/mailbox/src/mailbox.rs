@@ -111,8 +111,6 @@ pub struct MessageInfo {
     pub uid: Uid,
     /// The stored flags (without `\Recent`, which is per session).
     pub flags: FlagSet,
-    /// INTERNALDATE.
-    pub internal_date: InternalDate,
     /// Octets as stored (the `S=` size of a Maildir file).
     pub physical_size: u64,
 }
@@ -124,7 +122,10 @@ pub(crate) struct Msg {
     /// Backend key: the file name in `cur/` for Maildir, empty in memory.
     pub(crate) key: String,
     pub(crate) flags: FlagSet,
-    pub(crate) date: InternalDate,
+    /// INTERNALDATE; `None` until read: a Maildir folder's first scan
+    /// leaves the file times to the first command that needs them (see
+    /// [`Mailbox::internal_date`]).
+    pub(crate) date: Option<InternalDate>,
     pub(crate) size: u64,
     /// RFC822.SIZE (CRLF size), when known.
     pub(crate) vsize: Option<u64>,
@@ -172,6 +173,11 @@ pub(crate) trait FolderBackend: Send {
     fn remove(&mut self, msg: &Msg) -> Result<()>;
     /// The message bytes as stored.
     fn read(&self, msg: &Msg) -> Result<Arc<Vec<u8>>>;
+    /// INTERNALDATE of a message whose date the scan left unread
+    /// (`msg.date` is `None`).
+    fn read_date(&self, msg: &Msg) -> Result<InternalDate> {
+        msg.date.ok_or(MailboxError::NoSuchMessage(msg.uid))
+    }
     /// The header of the message (up to and including the blank line),
     /// as stored; reads no more of the file than needed.
     fn read_header(&self, msg: &Msg) -> Result<Vec<u8>> {
@@ -589,14 +595,18 @@ impl Mailbox {
                     continue;
                 };
                 let m = &inner.msgs[i];
-                (m.info(), inner.backend.read(m))
+                let date = match m.date {
+                    Some(d) => Ok(d),
+                    None => inner.backend.read_date(m),
+                };
+                (m.info(), date.and_then(|d| Ok((d, inner.backend.read(m)?))))
             };
-            let raw = match raw {
+            let (date, raw) = match raw {
                 Ok(r) => r,
                 Err(MailboxError::NoSuchMessage(_)) => continue,
                 Err(e) => return Err(e),
             };
-            let new = dest.append(&raw, &info.flags, Some(info.internal_date))?;
+            let new = dest.append(&raw, &info.flags, Some(date))?;
             out.push((uid, new));
         }
         Ok(out)
@@ -780,13 +790,7 @@ impl Mailbox {
     /// FETCHes envelopes and then SORTs or THREADs (webmail does, on a
     /// mailbox no index describes yet) reads each file once, not twice.
     fn header_values(&self, uid: Uid) -> Result<(Arc<postroom_types::Envelope>, Arc<KeyRecord>)> {
-        let date = {
-            let inner = self.lock();
-            let i = inner
-                .find(uid.get())
-                .ok_or(MailboxError::NoSuchMessage(uid.get()))?;
-            inner.msgs[i].date
-        };
+        let date = self.internal_date(uid)?;
         let size = self.rfc822_size(uid)?;
         let header = self.header(uid)?;
         let (env, key) = header_values_of(uid.get(), date, size, &header);
@@ -823,9 +827,9 @@ impl Mailbox {
     /// left to those calls; a short list, or a backend without files, is
     /// not worth threads and is left alone too.
     pub fn prefetch_header_values(&self, uids: &[Uid]) {
-        const WORTH_THREADS: usize = 256;
         let validity;
-        let todo: Vec<(u32, std::path::PathBuf, InternalDate, Option<u64>)> = {
+        type Todo = (u32, std::path::PathBuf, Option<InternalDate>, Option<u64>);
+        let todo: Vec<Todo> = {
             let c = self.caches();
             let inner = self.lock();
             validity = inner.uid_validity;
@@ -843,17 +847,24 @@ impl Mailbox {
             return;
         }
         let built = crate::par::map(&todo, |(uid, path, date, vsize)| {
-            let (header, size) = match vsize {
-                Some(v) => (crate::maildir::folder::read_header_file(path).ok()?, *v),
+            use crate::maildir::folder::{read_file, read_header_file};
+            // A date the scan left unread comes from the open file.
+            let dated = date.is_none();
+            let (header, size, read_date) = match vsize {
+                Some(v) => {
+                    let (header, d) = read_header_file(path, dated).ok()?;
+                    (header, *v, d)
+                }
                 None => {
-                    let raw = std::fs::read(path).ok()?;
+                    let (raw, d) = read_file(path, dated).ok()?;
                     let size = crlf_size(&raw);
                     let len = crate::message::header_len(&raw);
-                    (raw[..len].to_vec(), size)
+                    (raw[..len].to_vec(), size, d)
                 }
             };
-            let (env, key) = header_values_of(*uid, *date, size, &header);
-            Some((Arc::new(env), key, size))
+            let date = date.or(read_date)?;
+            let (env, key) = header_values_of(*uid, date, size, &header);
+            Some((Arc::new(env), key, size, date))
         });
         let mut c = self.caches();
         let mut inner = self.lock();
@@ -862,13 +873,14 @@ impl Mailbox {
             return;
         }
         for ((uid, _, _, _), got) in todo.iter().zip(built) {
-            let Some((env, key, size)) = got else {
+            let Some((env, key, size, date)) = got else {
                 continue;
             };
             let Some(i) = inner.find(*uid) else {
                 continue;
             };
             inner.msgs[i].vsize.get_or_insert(size);
+            inner.msgs[i].date.get_or_insert(date);
             Self::keep_header_values(&mut c, *uid, &env, &key);
         }
     }
@@ -960,7 +972,9 @@ impl Mailbox {
                 uid: m.uid,
                 name: &m.key,
                 size: m.size,
-                mtime: (m.date.0.timestamp(), m.date.0.timestamp_subsec_nanos()),
+                mtime: m
+                    .date
+                    .map(|d| (d.0.timestamp(), d.0.timestamp_subsec_nanos())),
                 vsize: m.vsize,
                 derived: std::array::from_fn(|k| cache.get(m.uid, k)),
             })
@@ -1030,6 +1044,65 @@ impl Mailbox {
             inner.msgs[i].vsize = Some(size);
         }
         Ok(size)
+    }
+
+    /// INTERNALDATE (RFC 3501 §2.3.3). A Maildir folder's first scan does
+    /// not read file times, as a stat of every file is most of the cost
+    /// of a cold open of a large folder (Dovecot defers it the same way);
+    /// the first call reads it, and the date is kept from then on.
+    pub fn internal_date(&self, uid: Uid) -> Result<InternalDate> {
+        let mut inner = self.lock();
+        let i = inner
+            .find(uid.get())
+            .ok_or(MailboxError::NoSuchMessage(uid.get()))?;
+        if let Some(d) = inner.msgs[i].date {
+            return Ok(d);
+        }
+        let d = inner.backend.read_date(&inner.msgs[i])?;
+        inner.msgs[i].date = Some(d);
+        Ok(d)
+    }
+
+    /// Reads, on several threads, the INTERNALDATE of those of `uids`
+    /// whose date no command has needed yet: what a FETCH INTERNALDATE or
+    /// a SEARCH SINCE over a folder just opened would otherwise do one
+    /// file after the other. Only a hint, like
+    /// [`Mailbox::prefetch_header_values`]: a message whose file cannot
+    /// be read here (renamed, expunged, no file) is left to
+    /// [`Mailbox::internal_date`], and a short list is left alone.
+    pub fn prefetch_internal_dates(&self, uids: &[Uid]) {
+        let (validity, todo) = {
+            let inner = self.lock();
+            let todo: Vec<(u32, std::path::PathBuf)> = uids
+                .iter()
+                .filter_map(|u| {
+                    let m = &inner.msgs[inner.find(u.get())?];
+                    match m.date {
+                        Some(_) => None,
+                        None => Some((m.uid, inner.backend.file_path(m)?)),
+                    }
+                })
+                .collect();
+            (inner.uid_validity, todo)
+        };
+        if todo.len() < WORTH_THREADS {
+            return;
+        }
+        let found = crate::par::map(&todo, |(_, path)| {
+            std::fs::metadata(path)
+                .ok()
+                .map(|m| crate::maildir::folder::file_date(&m))
+        });
+        let mut inner = self.lock();
+        if inner.uid_validity != validity {
+            // A new UID space meanwhile: these UIDs name other messages.
+            return;
+        }
+        for ((uid, _), date) in todo.iter().zip(found) {
+            if let (Some(d), Some(i)) = (date, inner.find(*uid)) {
+                inner.msgs[i].date.get_or_insert(d);
+            }
+        }
     }
 
     /// POP3 UIDLs recorded by Courier's pop3d for messages of this
@@ -1315,6 +1388,8 @@ impl Inner {
                         m.modseq = o.modseq;
                     }
                     m.vsize = m.vsize.or(o.vsize);
+                    // A flag change renames the file; its time stays.
+                    m.date = m.date.or(o.date);
                     out.push(m);
                 }
                 _ => {
@@ -1348,11 +1423,13 @@ impl Msg {
             // Backends never hold UID 0.
             uid: Uid::new(self.uid).unwrap_or(Uid::MIN),
             flags: self.flags.clone(),
-            internal_date: self.date,
             physical_size: self.size,
         }
     }
 }
+
+/// Below this many messages a prefetch is not worth threads.
+const WORTH_THREADS: usize = 256;
 
 pub(crate) fn clamp_u32(n: usize) -> u32 {
     u32::try_from(n).unwrap_or(u32::MAX)

@@ -237,7 +237,7 @@ impl FolderBackend for MemoryFolder {
             uid,
             key: String::new(),
             flags: flags.clone(),
-            date: date.unwrap_or_else(now),
+            date: Some(date.unwrap_or_else(now)),
             size: raw.len() as u64,
             vsize: Some(crlf_size(raw)),
             modseq: 0,

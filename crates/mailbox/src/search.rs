@@ -209,6 +209,13 @@ impl Ctx<'_> {
             .is_some_and(|m| m.body_texts().iter().any(|t| contains_ci(t, &needle)))
     }
 
+    /// The day of INTERNALDATE in its own zone (RFC 3501 §6.4.4); `None`
+    /// when the message is gone meanwhile (it then matches no date key).
+    fn internal_day(&self) -> Option<NaiveDate> {
+        let d = self.session.mailbox().internal_date(self.view.uid).ok()?;
+        Some(d.0.date_naive())
+    }
+
     fn sent_date(&mut self) -> Option<NaiveDate> {
         let raw = self
             .session
@@ -294,6 +301,17 @@ fn find_ascii_ci(hay: &[u8], needle: &[u8]) -> bool {
 /// Messages below this count are searched on one thread.
 const PARALLEL_MIN: usize = 256;
 
+/// Whether evaluating `key` needs INTERNALDATE.
+fn uses_internal_date(key: &SearchKey) -> bool {
+    match key {
+        SearchKey::Before(_) | SearchKey::On(_) | SearchKey::Since(_) => true,
+        SearchKey::Not(k) => uses_internal_date(k),
+        SearchKey::Or(a, b) => uses_internal_date(a) || uses_internal_date(b),
+        SearchKey::And(keys) => keys.iter().any(uses_internal_date),
+        _ => false,
+    }
+}
+
 /// Whether evaluating `key` may read message content (worth threads).
 fn reads_content(key: &SearchKey) -> bool {
     match key {
@@ -320,6 +338,11 @@ pub(crate) fn run(session: &Session, key: &SearchKey) -> Result<Vec<(u32, Uid)>>
     let views = session.messages(&seqs);
     let largest_seq = session.exists();
     let largest_uid = session.uid(largest_seq).map_or(0, Uid::get);
+    if uses_internal_date(key) {
+        // File times a first scan left unread, read on several threads.
+        let uids: Vec<Uid> = views.iter().map(|v| v.uid).collect();
+        session.mailbox().prefetch_internal_dates(&uids);
+    }
     let eval_all = |views: Vec<MessageView>| {
         let mut out = Vec::new();
         for view in views {
@@ -390,9 +413,9 @@ fn eval(key: &SearchKey, c: &mut Ctx<'_>) -> bool {
         SearchKey::Recent => c.view.recent,
         SearchKey::New => c.view.recent && !flags.contains(&Flag::Seen),
         SearchKey::Old => !c.view.recent,
-        SearchKey::Before(d) => c.view.internal_date.0.date_naive() < *d,
-        SearchKey::On(d) => c.view.internal_date.0.date_naive() == *d,
-        SearchKey::Since(d) => c.view.internal_date.0.date_naive() >= *d,
+        SearchKey::Before(d) => c.internal_day().is_some_and(|i| i < *d),
+        SearchKey::On(d) => c.internal_day().is_some_and(|i| i == *d),
+        SearchKey::Since(d) => c.internal_day().is_some_and(|i| i >= *d),
         SearchKey::SentBefore(d) => c.sent_date().is_some_and(|s| s < *d),
         SearchKey::SentOn(d) => c.sent_date().is_some_and(|s| s == *d),
         SearchKey::SentSince(d) => c.sent_date().is_some_and(|s| s >= *d),

@@ -4,7 +4,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use postroom_types::{FlagFetch, InternalDate, SearchKey, SequenceSet, Uid, UidValidity};
+use postroom_types::{FlagFetch, SearchKey, SequenceSet, Uid, UidValidity};
 
 use crate::error::{MailboxError, Result};
 use crate::flags::{FlagSet, StoreMode};
@@ -80,8 +80,6 @@ pub struct MessageView {
     pub flags: FlagSet,
     /// `\Recent` in this session.
     pub recent: bool,
-    /// INTERNALDATE.
-    pub internal_date: InternalDate,
 }
 
 impl Session {
@@ -227,7 +225,6 @@ impl Session {
                 uid: Uid::new(e.uid).unwrap_or(Uid::MIN),
                 flags: m.flags.clone(),
                 recent: self.recent.contains(&e.uid),
-                internal_date: m.date,
             });
         }
         out

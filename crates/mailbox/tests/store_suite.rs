@@ -191,7 +191,7 @@ fn append_flags_expunge_uids() {
         assert_eq!(mb.uid_next().get(), u2.get() + 1);
         let m = mb.message(u1).unwrap();
         assert!(m.flags.contains(&kw("$junk")));
-        assert_eq!(m.internal_date.timestamp(), date.timestamp());
+        assert_eq!(mb.internal_date(u1).unwrap().timestamp(), date.timestamp());
         assert_eq!(mb.rfc822_size(u1).unwrap(), 22);
         assert_eq!(&mb.raw(u2).unwrap()[..], b"Subject: two\r\n\r\nbody\r\n");
 

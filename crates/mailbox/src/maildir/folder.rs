@@ -54,10 +54,10 @@ pub(crate) struct MaildirFolder {
     /// to other messages survive.
     keyword_dirty: HashSet<String>,
     stamps: Option<[Stamp; 4]>,
-    /// File name → (internal date, size) of files the mailbox's messages
-    /// do not cover (the index's records at the first scan, appended
-    /// files), so a rescan stats only new names.
-    stat_cache: HashMap<String, (InternalDate, u64)>,
+    /// File name → (internal date if read, size) of files the mailbox's
+    /// messages do not cover (the index's records at the first scan,
+    /// appended files), so a rescan stats only new names.
+    stat_cache: HashMap<String, (Option<InternalDate>, u64)>,
     /// `postroom-index` as read at the first scan, until the mailbox has
     /// taken its derived data (`None` afterwards, or when absent/unusable).
     index: Option<Index>,
@@ -124,9 +124,8 @@ impl MaildirFolder {
         }
         self.stat_cache.reserve(index.records.len());
         for r in &index.records {
-            if let Some(date) = index_date(r.mtime) {
-                self.stat_cache.insert(r.name.clone(), (date, r.size));
-            }
+            let date = r.mtime.and_then(index_date);
+            self.stat_cache.insert(r.name.clone(), (date, r.size));
         }
     }
 
@@ -140,7 +139,10 @@ impl MaildirFolder {
         let mut index = self.index.take()?;
         let usable = index.stamps.is_some_and(|st| st == file_stamps(current))
             && settled(current, taken)
-            && index.records.iter().all(|r| index_date(r.mtime).is_some());
+            && index
+                .records
+                .iter()
+                .all(|r| r.mtime.is_none_or(|t| index_date(t).is_some()));
         // Dovecot's keyword letters are imported by a full scan.
         let dovecot_import = current[3].is_none() && self.dir.join(DOVECOT_KEYWORDS).exists();
         if !usable || dovecot_import || self.load_keywords(std::iter::empty()).is_err() {
@@ -163,8 +165,7 @@ impl MaildirFolder {
             let vsize = r.vsize.or_else(|| MaildirName::parse(&r.name).vsize);
             messages.push(Msg {
                 uid: r.uid,
-                // Checked above.
-                date: index_date(r.mtime).unwrap_or_else(|| unreachable!()),
+                date: r.mtime.and_then(index_date),
                 key: std::mem::take(&mut r.name),
                 flags: FlagSet::from_parts(system, keywords),
                 size: r.size,
@@ -434,21 +435,24 @@ impl MaildirFolder {
         self.load_keywords(with_uid.iter().map(|(_, _, n, _)| n))?;
         self.apply_index_stats();
         // What the mailbox already knows of a file name needs no stat.
-        let by_name: HashMap<&str, (InternalDate, u64)> = known_msgs
+        let by_name: HashMap<&str, (Option<InternalDate>, u64)> = known_msgs
             .iter()
             .map(|m| (m.key.as_str(), (m.date, m.size)))
             .collect();
         let cur = self.cur();
-        // What is known of each file; the files nothing describes yet are
-        // stat'ed, on several threads when there are many (a folder's
-        // first open).
-        let mut stats: Vec<Option<(InternalDate, u64)>> = with_uid
+        // What is known of each file. The size of a file whose name has
+        // no `S=` comes from a stat, on several threads when there are
+        // many; the file time (INTERNALDATE) is read when first needed
+        // (Mailbox::internal_date), so names with `S=` (Courier's,
+        // Dovecot's and postroom's own deliveries) need no stat at all.
+        let mut stats: Vec<Option<(Option<InternalDate>, u64)>> = with_uid
             .iter()
-            .map(|(_, f, _, _)| {
+            .map(|(_, f, n, _)| {
                 by_name
                     .get(f.as_str())
                     .or_else(|| self.stat_cache.get(f))
                     .copied()
+                    .or_else(|| n.size.map(|s| (None, s)))
             })
             .collect();
         let missing: Vec<usize> = (0..stats.len()).filter(|&i| stats[i].is_none()).collect();
@@ -463,7 +467,7 @@ impl MaildirFolder {
             // Renamed or removed since the directory was read: left out;
             // the next scan sees its new state.
             let (date, len) = stat_in(cur_dir.as_ref(), &cur, f)?;
-            Some((date, n.size.unwrap_or(len)))
+            Some((Some(date), n.size.unwrap_or(len)))
         });
         for (i, st) in missing.into_iter().zip(found) {
             stats[i] = st;
@@ -538,15 +542,15 @@ impl MaildirFolder {
         };
         let path = self.cur().join(name);
         let meta = fs::metadata(&path).map_err(|e| MailboxError::io(&path, e))?;
-        let date = mtime_date(&meta);
-        self.stat_cache.insert(name.to_owned(), (date, size));
+        let date = file_date(&meta);
+        self.stat_cache.insert(name.to_owned(), (Some(date), size));
         // Others' changes (if any) are picked up by the next rescan.
         self.stamps = None;
         Ok(Msg {
             uid,
             key: name.to_owned(),
             flags: flags.clone(),
-            date,
+            date: Some(date),
             size,
             vsize: MaildirName::parse(name).vsize,
             modseq: 0,
@@ -739,10 +743,29 @@ impl FolderBackend for MaildirFolder {
         Ok(())
     }
 
+    fn read_date(&self, msg: &Msg) -> Result<InternalDate> {
+        if let Some(d) = msg.date {
+            return Ok(d);
+        }
+        let path = self.cur().join(&msg.key);
+        match fs::metadata(&path) {
+            Ok(m) => Ok(file_date(&m)),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                let now = self
+                    .relocate(msg)
+                    .ok_or(MailboxError::NoSuchMessage(msg.uid))?;
+                fs::metadata(self.cur().join(now))
+                    .map(|m| file_date(&m))
+                    .map_err(|_| MailboxError::NoSuchMessage(msg.uid))
+            }
+            Err(e) => Err(MailboxError::io(path, e)),
+        }
+    }
+
     fn read_header(&self, msg: &Msg) -> Result<Vec<u8>> {
         let path = self.cur().join(&msg.key);
-        match read_header_file(&path) {
-            Ok(h) => Ok(h),
+        match read_header_file(&path, false) {
+            Ok((h, _)) => Ok(h),
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
                 let raw = self.read(msg)?;
                 Ok(raw[..crate::message::header_len(&raw)].to_vec())
@@ -974,12 +997,21 @@ pub(crate) fn write_synced(path: &Path, raw: &[u8], date: Option<&InternalDate>)
 /// chunks until the blank line: most headers fit the first 4 KiB, so a
 /// FETCH ENVELOPE, SORT or THREAD over a mailbox that has no cached values
 /// yet reads a fraction of every file; the chunk doubles for the rare
-/// long header, up to 1 MiB.
-pub(crate) fn read_header_file(path: &Path) -> io::Result<Vec<u8>> {
+/// long header, up to 1 MiB. With `dated`, also the file's time
+/// (INTERNALDATE), from the open file.
+pub(crate) fn read_header_file(
+    path: &Path,
+    dated: bool,
+) -> io::Result<(Vec<u8>, Option<InternalDate>)> {
     use std::io::Read;
     const FIRST_CHUNK: usize = 4 * 1024;
     const MAX_HEADER: usize = 1024 * 1024;
     let mut f = fs::File::open(path)?;
+    let date = if dated {
+        Some(file_date(&f.metadata()?))
+    } else {
+        None
+    };
     let mut buf = Vec::with_capacity(FIRST_CHUNK);
     let mut chunk = FIRST_CHUNK;
     loop {
@@ -991,9 +1023,20 @@ pub(crate) fn read_header_file(path: &Path) -> io::Result<Vec<u8>> {
         let len = crate::message::header_len(&buf);
         if len < buf.len() || n == 0 || buf.len() >= MAX_HEADER {
             buf.truncate(len);
-            return Ok(buf);
+            return Ok((buf, date));
         }
     }
+}
+
+/// A whole message file, and with `dated` its time (INTERNALDATE), from
+/// the open file.
+pub(crate) fn read_file(path: &Path, dated: bool) -> io::Result<(Vec<u8>, Option<InternalDate>)> {
+    use std::io::Read;
+    let mut f = fs::File::open(path)?;
+    let meta = f.metadata()?;
+    let mut buf = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
+    f.read_to_end(&mut buf)?;
+    Ok((buf, dated.then(|| file_date(&meta))))
 }
 
 fn read_names(dir: &Path) -> Result<Vec<String>> {
@@ -1067,23 +1110,49 @@ fn stat_in(dir: Option<&fs::File>, dir_path: &Path, name: &str) -> Option<(Inter
         use std::os::fd::AsRawFd;
         let st = nix::sys::stat::fstatat(Some(d.as_raw_fd()), name, nix::fcntl::AtFlags::empty())
             .ok()?;
-        // A time chrono cannot hold counts as the epoch, as in mtime_date.
-        let t = u32::try_from(st.st_mtime_nsec)
-            .ok()
-            .and_then(|n| DateTime::<Utc>::from_timestamp(st.st_mtime, n))
-            .unwrap_or(DateTime::<Utc>::UNIX_EPOCH);
         let size = u64::try_from(st.st_size).unwrap_or(0);
-        return Some((InternalDate(t.fixed_offset()), size));
+        return Some((time_date(st.st_mtime, st.st_mtime_nsec), size));
     }
     #[cfg(not(unix))]
     let _ = dir;
     let m = fs::metadata(dir_path.join(name)).ok()?;
-    Some((mtime_date(&m), m.len()))
+    Some((file_date(&m), m.len()))
 }
 
-fn mtime_date(m: &fs::Metadata) -> InternalDate {
-    let t = m.modified().unwrap_or(UNIX_EPOCH);
-    InternalDate(DateTime::<Utc>::from(t).fixed_offset())
+/// A file's modification time as INTERNALDATE (Maildir keeps it there).
+pub(crate) fn file_date(m: &fs::Metadata) -> InternalDate {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        time_date(m.mtime(), m.mtime_nsec())
+    }
+    #[cfg(not(unix))]
+    match m.modified().map(|t| t.duration_since(UNIX_EPOCH)) {
+        Ok(Ok(d)) => time_date(
+            i64::try_from(d.as_secs()).unwrap_or(0),
+            i64::from(d.subsec_nanos()),
+        ),
+        // Before the epoch: whole seconds down, nanoseconds up.
+        Ok(Err(e)) => {
+            let d = e.duration();
+            let secs = i64::try_from(d.as_secs()).unwrap_or(i64::MAX);
+            match d.subsec_nanos() {
+                0 => time_date(-secs, 0),
+                n => time_date(-secs - 1, 1_000_000_000 - i64::from(n)),
+            }
+        }
+        Err(_) => time_date(0, 0),
+    }
+}
+
+/// Seconds and nanoseconds since the epoch as an INTERNALDATE; a time
+/// chrono cannot hold counts as the epoch (the message stays readable).
+fn time_date(secs: i64, nanos: i64) -> InternalDate {
+    let t = u32::try_from(nanos)
+        .ok()
+        .and_then(|n| DateTime::<Utc>::from_timestamp(secs, n))
+        .unwrap_or(DateTime::<Utc>::UNIX_EPOCH);
+    InternalDate(t.fixed_offset())
 }
 
 /// Courier's order for new files, as a sort key: the leading number

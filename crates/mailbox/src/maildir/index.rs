@@ -17,7 +17,10 @@
 //!    records come from, or u8 0 when they are not known to match
 //! u32 record count
 //! record* : u32 uid, v name length, name (file name in cur/),
-//!           v size, i64 mtime seconds, u32 mtime nanoseconds,
+//!           v size, i64 mtime seconds, u32 mtime nanoseconds (both
+//!           all ones bits but the sign, i64::MIN and u32::MAX, when the
+//!           time was not read yet: an impossible nanosecond count, which
+//!           older readers take for an unusable record),
 //!           v RFC822.SIZE + 1 (0 = unknown),
 //!           3 × v length + 1 (0 = none), then those values one after
 //!           the other: the ENVELOPE and BODYSTRUCTURE in the compact
@@ -40,6 +43,9 @@ const MAGIC: &[u8; 5] = b"PRIDX";
 /// BODYSTRUCTURE a message yields changes, so no value built by older
 /// code is served from an old file.
 const VERSION: u8 = 4;
+
+/// A record's file time when it was not read yet.
+const UNREAD_MTIME: (i64, u32) = (i64::MIN, u32::MAX);
 
 /// A file time and length (`None`: absent).
 pub(crate) type FileStamp = Option<(i64, u32, u64)>;
@@ -95,7 +101,8 @@ pub(crate) struct IndexRecord {
     /// The file name in `cur/` when the cache was written.
     pub(crate) name: String,
     pub(crate) size: u64,
-    pub(crate) mtime: (i64, u32),
+    /// The file time (`None`: not read yet).
+    pub(crate) mtime: Option<(i64, u32)>,
     pub(crate) vsize: Option<u64>,
     /// The derived values, in [`Index::derived`].
     pub(crate) spans: Spans,
@@ -107,7 +114,8 @@ pub(crate) struct RecordRef<'a> {
     pub(crate) uid: u32,
     pub(crate) name: &'a str,
     pub(crate) size: u64,
-    pub(crate) mtime: (i64, u32),
+    /// The file time (`None`: not read yet).
+    pub(crate) mtime: Option<(i64, u32)>,
     pub(crate) vsize: Option<u64>,
     /// ENVELOPE, sort key record, BODYSTRUCTURE (see [`ENVELOPE`]).
     pub(crate) derived: [Option<&'a [u8]>; DERIVED_KINDS],
@@ -200,8 +208,9 @@ impl Index {
             put_varint(&mut out, r.name.len() as u64);
             out.extend_from_slice(r.name.as_bytes());
             put_varint(&mut out, r.size);
-            out.extend_from_slice(&r.mtime.0.to_le_bytes());
-            out.extend_from_slice(&r.mtime.1.to_le_bytes());
+            let (secs, nanos) = r.mtime.unwrap_or(UNREAD_MTIME);
+            out.extend_from_slice(&secs.to_le_bytes());
+            out.extend_from_slice(&nanos.to_le_bytes());
             put_varint(&mut out, r.vsize.map_or(0, |v| v.saturating_add(1)));
             // Values of u32::MAX bytes or more are not kept.
             let kept = r
@@ -287,7 +296,7 @@ impl Index {
                 uid,
                 name,
                 size,
-                mtime: (secs, nanos),
+                mtime: Some((secs, nanos)).filter(|t| *t != UNREAD_MTIME),
                 vsize,
                 spans,
             });
@@ -356,7 +365,7 @@ mod tests {
                 uid: 1,
                 name: "1.M1P1.h,S=10:2,S",
                 size: 10,
-                mtime: (1_700_000_000, 5),
+                mtime: Some((1_700_000_000, 5)),
                 vsize: Some(12),
                 derived: [Some(&env), Some(&key), Some(&st)],
             },
@@ -364,7 +373,7 @@ mod tests {
                 uid: 3,
                 name: "2.M1P1.h:2,",
                 size: 0,
-                mtime: (-5, 0),
+                mtime: Some((-5, 0)),
                 vsize: None,
                 derived: [None, None, None],
             },
@@ -372,7 +381,7 @@ mod tests {
                 uid: 4,
                 name: "3.M1P1.h:2,",
                 size: 7,
-                mtime: (6, 0),
+                mtime: None,
                 vsize: None,
                 derived: [None, Some(&key), Some(&st)],
             },
@@ -396,6 +405,10 @@ mod tests {
         assert_eq!(idx.records[0].vsize, Some(12));
         assert_eq!(idx.records[1].spans.get(&idx.derived, ENVELOPE), None);
         assert!(idx.records[2].spans.get(&idx.derived, STRUCTURE).is_some());
+        assert_eq!(idx.records[0].mtime, Some((1_700_000_000, 5)));
+        assert_eq!(idx.records[1].mtime, Some((-5, 0)));
+        // A time not read yet stays unread, not a made-up date.
+        assert_eq!(idx.records[2].mtime, None);
         let again = Index::encode(
             idx.uid_validity,
             idx.uid_next,
@@ -441,7 +454,7 @@ mod tests {
             uid,
             name: "x:2,",
             size: 1,
-            mtime: (1, 0),
+            mtime: Some((1, 0)),
             vsize: None,
             derived: [Some(&env), None, None],
         };

@@ -36,7 +36,10 @@ pub(super) struct FetchJob {
     needs_raw: bool,
     /// ENVELOPE is asked for: its values are built ahead, in chunks of
     /// [`PREFETCH_CHUNK`] on several threads, where none are cached.
-    prefetch: bool,
+    prefetch_headers: bool,
+    /// INTERNALDATE is asked for: file times a folder's first scan left
+    /// unread are read ahead the same way.
+    prefetch_dates: bool,
     /// How many of the targets at the front were prefetched already.
     prefetched: usize,
     targets: VecDeque<(u32, Uid)>,
@@ -112,14 +115,16 @@ impl Session {
             )
         });
         let targets = sel.view.resolve(set, uid).into();
-        let attrs_have_envelope = attrs.contains(&FetchAttribute::Envelope);
+        let prefetch_headers = attrs.contains(&FetchAttribute::Envelope);
+        let prefetch_dates = attrs.contains(&FetchAttribute::InternalDate);
         self.fetch_job = Some(FetchJob {
             tag,
             uid,
             attrs: attrs.into(),
             may_set_seen,
             needs_raw,
-            prefetch: attrs_have_envelope,
+            prefetch_headers,
+            prefetch_dates,
             prefetched: 0,
             targets,
         });
@@ -133,7 +138,8 @@ impl Session {
             let Some(job) = self.fetch_job.as_mut() else {
                 return;
             };
-            if job.prefetch && job.prefetched == 0 && !job.targets.is_empty() {
+            let prefetch = job.prefetch_headers || job.prefetch_dates;
+            if prefetch && job.prefetched == 0 && !job.targets.is_empty() {
                 let chunk: Vec<Uid> = job
                     .targets
                     .iter()
@@ -142,7 +148,14 @@ impl Session {
                     .collect();
                 job.prefetched = chunk.len();
                 if let Some(sel) = self.selected.as_ref() {
-                    sel.view.mailbox().prefetch_header_values(&chunk);
+                    let mailbox = sel.view.mailbox();
+                    if job.prefetch_headers {
+                        // Reads the dates of the files it opens too.
+                        mailbox.prefetch_header_values(&chunk);
+                    }
+                    if job.prefetch_dates {
+                        mailbox.prefetch_internal_dates(&chunk);
+                    }
                 }
             }
             job.prefetched = job.prefetched.saturating_sub(1);
@@ -213,7 +226,10 @@ impl Session {
             let item = match a {
                 FetchAttribute::Flags => FetchItem::Flags(view.flags.to_fetch_flags(view.recent)),
                 FetchAttribute::Uid => FetchItem::Uid(nz(u.get()).unwrap_or(NonZeroU32::MIN)),
-                FetchAttribute::InternalDate => FetchItem::InternalDate(view.internal_date),
+                FetchAttribute::InternalDate => match sel.view.mailbox().internal_date(u) {
+                    Ok(d) => FetchItem::InternalDate(d),
+                    Err(_) => return Ok(None),
+                },
                 FetchAttribute::Rfc822Size => {
                     let size = sel.view.mailbox().rfc822_size(u).map_err(store_error)?;
                     FetchItem::Rfc822Size(u32::try_from(size).unwrap_or(u32::MAX))
