@@ -1051,6 +1051,21 @@ impl Mailbox {
     /// of a cold open of a large folder (Dovecot defers it the same way);
     /// the first call reads it, and the date is kept from then on.
     pub fn internal_date(&self, uid: Uid) -> Result<InternalDate> {
+        let path = {
+            let inner = self.lock();
+            let i = inner
+                .find(uid.get())
+                .ok_or(MailboxError::NoSuchMessage(uid.get()))?;
+            if let Some(d) = inner.msgs[i].date {
+                return Ok(d);
+            }
+            inner.backend.file_path(&inner.msgs[i])
+        };
+        // The file is looked at without the mailbox lock, as in
+        // Mailbox::raw; one renamed meanwhile is found under it below.
+        let read = path
+            .and_then(|p| std::fs::metadata(p).ok())
+            .map(|m| crate::maildir::folder::file_date(&m));
         let mut inner = self.lock();
         let i = inner
             .find(uid.get())
@@ -1058,7 +1073,10 @@ impl Mailbox {
         if let Some(d) = inner.msgs[i].date {
             return Ok(d);
         }
-        let d = inner.backend.read_date(&inner.msgs[i])?;
+        let d = match read {
+            Some(d) => d,
+            None => inner.backend.read_date(&inner.msgs[i])?,
+        };
         inner.msgs[i].date = Some(d);
         Ok(d)
     }
@@ -1071,6 +1089,19 @@ impl Mailbox {
     /// be read here (renamed, expunged, no file) is left to
     /// [`Mailbox::internal_date`], and a short list is left alone.
     pub fn prefetch_internal_dates(&self, uids: &[Uid]) {
+        if self.read_dates(uids) {
+            // Files renamed by another process (flag changes) since the
+            // last scan: one rescan finds their names, instead of a
+            // directory read for each in Mailbox::internal_date.
+            if self.rescan().is_ok() {
+                self.read_dates(uids);
+            }
+        }
+    }
+
+    /// The work of [`Mailbox::prefetch_internal_dates`]; returns whether
+    /// any file was not found under its name.
+    fn read_dates(&self, uids: &[Uid]) -> bool {
         let (validity, todo) = {
             let inner = self.lock();
             let todo: Vec<(u32, std::path::PathBuf)> = uids
@@ -1086,7 +1117,7 @@ impl Mailbox {
             (inner.uid_validity, todo)
         };
         if todo.len() < WORTH_THREADS {
-            return;
+            return false;
         }
         let found = crate::par::map(&todo, |(_, path)| {
             std::fs::metadata(path)
@@ -1096,13 +1127,19 @@ impl Mailbox {
         let mut inner = self.lock();
         if inner.uid_validity != validity {
             // A new UID space meanwhile: these UIDs name other messages.
-            return;
+            return false;
         }
+        let mut missed = false;
         for ((uid, _), date) in todo.iter().zip(found) {
-            if let (Some(d), Some(i)) = (date, inner.find(*uid)) {
-                inner.msgs[i].date.get_or_insert(d);
+            match (date, inner.find(*uid)) {
+                (Some(d), Some(i)) => {
+                    inner.msgs[i].date.get_or_insert(d);
+                }
+                (None, Some(_)) => missed = true,
+                _ => {}
             }
         }
+        missed
     }
 
     /// POP3 UIDLs recorded by Courier's pop3d for messages of this
@@ -1165,28 +1202,28 @@ impl Mailbox {
     /// Starts watching `dirs` with the operating system's file change
     /// notification (inotify on Linux; see [`crate::watch`]): a
     /// change there wakes [`Mailbox::wait_for_change`] at once, which then
-    /// rescans. Returns whether watching works; when it does not (no
-    /// inotify, watch limits reached), polling alone goes on.
-    pub(crate) fn watch(&self, dirs: &[std::path::PathBuf]) -> bool {
+    /// rescans. The watch is set up in the background (see
+    /// [`Mailbox::is_watched`]); where it cannot be (no inotify, watch
+    /// limits reached), polling alone goes on.
+    pub(crate) fn watch(&self, dirs: &[std::path::PathBuf]) {
         let flag = Arc::clone(&self.fs_event);
         let changed = Arc::clone(&self.changed);
-        let Some(w) = crate::watch::DirWatch::start(dirs, move || {
+        let w = crate::watch::DirWatch::start(dirs, move || {
             flag.store(true, std::sync::atomic::Ordering::Release);
             changed.notify_all();
-        }) else {
-            return false;
-        };
-        *self.watcher.lock().unwrap_or_else(|e| e.into_inner()) = Some(w);
-        true
+        });
+        *self.watcher.lock().unwrap_or_else(|e| e.into_inner()) = w;
     }
 
     /// Whether a file system watcher wakes this mailbox (see
-    /// `MaildirStore::with_file_watch`).
+    /// `MaildirStore::with_file_watch`). The watch is set up in the
+    /// background, so this turns true a moment after the open.
     pub fn is_watched(&self) -> bool {
         self.watcher
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .is_some()
+            .as_ref()
+            .is_some_and(crate::watch::DirWatch::is_active)
     }
 
     /// Wakes sessions waiting in [`Mailbox::wait_for_change`], e.g. after a
@@ -1368,9 +1405,16 @@ impl Inner {
             self.uid_validity = scan.uid_validity;
         }
         let old = std::mem::take(&mut self.msgs);
-        let mut out = Vec::with_capacity(scan.messages.len());
+        // The scan's list becomes the message list, updated in place (on
+        // a large folder's first open a copy is megabytes of fresh pages).
+        let ScanResult {
+            messages: mut out,
+            uid_next,
+            ..
+        } = scan;
+        let mut fresh = Vec::new();
         let mut old_iter = old.into_iter().peekable();
-        for mut m in scan.messages {
+        for m in &mut out {
             while old_iter.peek().is_some_and(|o| o.uid < m.uid) {
                 old_iter.next();
                 changed = true;
@@ -1390,16 +1434,14 @@ impl Inner {
                     m.vsize = m.vsize.or(o.vsize);
                     // A flag change renames the file; its time stays.
                     m.date = m.date.or(o.date);
-                    out.push(m);
                 }
                 _ => {
                     self.version += 1;
                     m.modseq = self.version;
                     if m.fresh {
-                        self.recent_unclaimed.insert(m.uid);
+                        fresh.push(m.uid);
                     }
                     changed = true;
-                    out.push(m);
                 }
             }
         }
@@ -1407,12 +1449,21 @@ impl Inner {
             changed = true;
             self.version += 1;
         }
-        if !self.recent_unclaimed.is_empty() {
-            let present: BTreeSet<u32> = out.iter().map(|m| m.uid).collect();
-            self.recent_unclaimed.retain(|u| present.contains(u));
+        if self.recent_unclaimed.is_empty() {
+            // In UID order: built in bulk (a first open of a large folder).
+            self.recent_unclaimed = fresh.into_iter().collect();
+        } else {
+            self.recent_unclaimed.extend(fresh);
+            // Both in UID order (retain visits the set in ascending
+            // order): one walk drops what is gone.
+            let mut present = out.iter().map(|m| m.uid).peekable();
+            self.recent_unclaimed.retain(|&u| {
+                while present.next_if(|&p| p < u).is_some() {}
+                present.peek() == Some(&u)
+            });
         }
         self.msgs = out;
-        self.uid_next = self.uid_next.max(scan.uid_next);
+        self.uid_next = self.uid_next.max(uid_next);
         changed
     }
 }

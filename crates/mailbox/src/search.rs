@@ -210,7 +210,8 @@ impl Ctx<'_> {
     }
 
     /// The day of INTERNALDATE in its own zone (RFC 3501 §6.4.4); `None`
-    /// when the message is gone meanwhile (it then matches no date key).
+    /// when the message is gone meanwhile (`run` has left out those it
+    /// found gone before evaluating).
     fn internal_day(&self) -> Option<NaiveDate> {
         let d = self.session.mailbox().internal_date(self.view.uid).ok()?;
         Some(d.0.date_naive())
@@ -335,13 +336,17 @@ fn reads_content(key: &SearchKey) -> bool {
 
 pub(crate) fn run(session: &Session, key: &SearchKey) -> Result<Vec<(u32, Uid)>> {
     let seqs: Vec<u32> = (1..=session.exists()).collect();
-    let views = session.messages(&seqs);
+    let mut views = session.messages(&seqs);
     let largest_seq = session.exists();
     let largest_uid = session.uid(largest_seq).map_or(0, Uid::get);
     if uses_internal_date(key) {
         // File times a first scan left unread, read on several threads.
         let uids: Vec<Uid> = views.iter().map(|v| v.uid).collect();
         session.mailbox().prefetch_internal_dates(&uids);
+        // A message whose file is gone meanwhile has no date: it matches
+        // nothing, not even NOT BEFORE (RFC 3501 §7.4.1 lets a server
+        // leave out what another session expunged).
+        views.retain(|v| session.mailbox().internal_date(v.uid).is_ok());
     }
     let eval_all = |views: Vec<MessageView>| {
         let mut out = Vec::new();

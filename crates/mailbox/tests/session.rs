@@ -316,6 +316,11 @@ fn idle_is_woken_by_file_system_notification() {
     };
     let store = MaildirStore::with_options(dir.path(), slow).unwrap();
     let mb = inbox(&store);
+    // Set up in the background.
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while !mb.is_watched() && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+    }
     assert!(mb.is_watched(), "inotify is available on the test hosts");
     let mut a = Session::open(mb, false).unwrap();
     let root = dir.path().to_path_buf();

@@ -353,3 +353,51 @@ fn maildir_append_does_not_rescan_and_loses_nothing() {
     assert_eq!(uids2, uids);
     assert_eq!(again.uid_next().get(), b.get() + 2);
 }
+
+/// A base name is one message: two files that differ only in their flags
+/// (left by a tool that copied instead of renaming) are one message, with
+/// one UID, before and after a restart; new files get UIDs in delivery
+/// order (Courier's: the leading time, then the name).
+#[test]
+fn maildir_one_message_per_base_name_and_new_files_in_delivery_order() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cur = tmp.path().join("cur");
+    for s in ["cur", "new", "tmp"] {
+        std::fs::create_dir_all(tmp.path().join(s)).unwrap();
+    }
+    for name in [
+        "1700000300.M3P1.host:2,",
+        "1700000100.M1P1.host:2,S",
+        "1700000100.M1P1.host:2,",
+        "1700000200.M2P1.host,S=12:2,F",
+    ] {
+        std::fs::write(cur.join(name), b"Subject: a\n\n").unwrap();
+    }
+    // The messages' UIDs, and the UID file's (UID, base) lines.
+    let bases = |mb: &postroom_mailbox::Mailbox| -> Vec<(u32, String)> {
+        let db = std::fs::read_to_string(tmp.path().join("courierimapuiddb")).unwrap();
+        let lines: Vec<(u32, String)> = db
+            .lines()
+            .skip(1)
+            .map(|l| {
+                let (u, b) = l.split_once(' ').unwrap();
+                (u.parse().unwrap(), b.to_owned())
+            })
+            .collect();
+        let uids: Vec<u32> = mb.messages().iter().map(|m| m.uid.get()).collect();
+        assert_eq!(uids, lines.iter().map(|l| l.0).collect::<Vec<_>>());
+        lines
+    };
+    let want = vec![
+        (1, "1700000100.M1P1.host".to_owned()),
+        (2, "1700000200.M2P1.host,S=12".to_owned()),
+        (3, "1700000300.M3P1.host".to_owned()),
+    ];
+    let store = postroom_mailbox::MaildirStore::new(tmp.path()).unwrap();
+    let mb = store.open(&postroom_types::MailboxName::inbox()).unwrap();
+    assert_eq!(bases(&mb), want);
+    drop(mb);
+    let store = postroom_mailbox::MaildirStore::new(tmp.path()).unwrap();
+    let again = store.open(&postroom_types::MailboxName::inbox()).unwrap();
+    assert_eq!(bases(&again), want);
+}

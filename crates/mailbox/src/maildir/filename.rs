@@ -32,6 +32,46 @@ pub(crate) struct MaildirName {
     pub(crate) has_info: bool,
 }
 
+/// What a folder scan needs of a file name, read without allocating: the
+/// `S=` and `W=` sizes and the system flags, as [`MaildirName::parse`]
+/// finds them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct NameFields {
+    /// The `S=` field.
+    pub(crate) size: Option<u64>,
+    /// The `W=` field.
+    pub(crate) vsize: Option<u64>,
+    /// System flag bits from the `:2,` info.
+    pub(crate) system: u8,
+}
+
+impl NameFields {
+    /// Reads the fields of any file name (never fails).
+    pub(crate) fn of(name: &str) -> NameFields {
+        let (base, system) = MaildirName::base_and_flags(name);
+        let (size, vsize) = sizes(base);
+        NameFields {
+            size,
+            vsize,
+            system,
+        }
+    }
+}
+
+/// The `S=` and `W=` fields of a base name.
+fn sizes(base: &str) -> (Option<u64>, Option<u64>) {
+    let mut size = None;
+    let mut vsize = None;
+    for field in base.split(',').skip(1) {
+        if let Some(v) = field.strip_prefix("S=") {
+            size = v.parse::<u64>().ok();
+        } else if let Some(v) = field.strip_prefix("W=") {
+            vsize = v.parse::<u64>().ok();
+        }
+    }
+    (size, vsize)
+}
+
 impl MaildirName {
     /// Parses any file name; never fails (unknown shapes keep their base).
     pub(crate) fn parse(name: &str) -> MaildirName {
@@ -39,15 +79,7 @@ impl MaildirName {
             Some(i) => (&name[..i], Some(&name[i + 1..])),
             None => (name, None),
         };
-        let mut size = None;
-        let mut vsize = None;
-        for field in base.split(',').skip(1) {
-            if let Some(v) = field.strip_prefix("S=") {
-                size = v.parse::<u64>().ok();
-            } else if let Some(v) = field.strip_prefix("W=") {
-                vsize = v.parse::<u64>().ok();
-            }
-        }
+        let (size, vsize) = sizes(base);
         let mut other_upper = Vec::new();
         let mut dovecot_letters = Vec::new();
         let letters = info.and_then(flag_letters);
@@ -70,6 +102,12 @@ impl MaildirName {
             dovecot_letters,
             has_info,
         }
+    }
+
+    /// The base of a name (everything before the last `:`), as
+    /// [`MaildirName::parse`] finds it, without allocating.
+    pub(crate) fn base(name: &str) -> &str {
+        name.rfind(':').map_or(name, |i| &name[..i])
     }
 
     /// The base and the system flag bits of a name, as [`MaildirName::parse`]
@@ -179,6 +217,8 @@ mod tests {
     #[test]
     fn base_and_flags_agree_with_parse() {
         for s in [
+            "1.M1P1.h,S=12,X=y,W=14:2,S",
+            "1.M1P1.h,S=x:2,",
             "1795634785.M866944P22988.vm,S=314,W=317:2,FRSab",
             "123.abc.host",
             "b:2,S,extra",
@@ -191,6 +231,12 @@ mod tests {
             assert_eq!(
                 MaildirName::base_and_flags(s),
                 (n.base.as_str(), n.system),
+                "{s}"
+            );
+            let f = NameFields::of(s);
+            assert_eq!(
+                (f.size, f.vsize, f.system),
+                (n.size, n.vsize, n.system),
                 "{s}"
             );
         }

@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use postroom_types::{InternalDate, Keyword};
 
 use super::atomic::{sync_dir, unique_name, write_atomic};
-use super::filename::{MaildirName, is_message_name};
+use super::filename::{MaildirName, NameFields, is_message_name};
 use super::index::{FileStamp, INDEX_FILE, Index, RecordRef};
 use super::keywords::{CourierKeywords, parse_dovecot_keywords};
 use super::lock::DotLock;
@@ -251,10 +251,9 @@ impl MaildirFolder {
 
     /// Reads keywords: Courier's directory if present, else Dovecot's
     /// letters (imported into Courier's layout right away).
-    fn load_keywords<'a>(
-        &mut self,
-        names: impl IntoIterator<Item = &'a MaildirName>,
-    ) -> Result<()> {
+    /// `names` are the folder's file names (read for Dovecot's letters
+    /// only when those are imported).
+    fn load_keywords<'a>(&mut self, names: impl IntoIterator<Item = &'a str>) -> Result<()> {
         let kdir = self.dir.join(KEYWORD_DIR);
         match fs::read_dir(&kdir) {
             Ok(_) => {
@@ -268,7 +267,7 @@ impl MaildirFolder {
                 self.keywords = CourierKeywords::default();
                 if let Ok(bytes) = fs::read(self.dir.join(DOVECOT_KEYWORDS)) {
                     let letters = parse_dovecot_keywords(&bytes);
-                    for n in names {
+                    for n in names.into_iter().map(MaildirName::parse) {
                         let kws: Vec<String> = n
                             .dovecot_letters
                             .iter()
@@ -322,7 +321,7 @@ impl MaildirFolder {
     /// Moves everything in `new/` to `cur/` (adding `:2,`), then lists
     /// `cur/`. `new/` is read first so a message moved by another process
     /// between the two reads is still seen in `cur/`.
-    fn list_files(&self) -> Result<Vec<String>> {
+    fn list_files(&self) -> Result<Listing> {
         let new = self.dir.join("new");
         let cur = self.cur();
         let rd = match fs::read_dir(&new) {
@@ -352,87 +351,78 @@ impl MaildirFolder {
         if moved {
             sync_dir(&cur).map_err(|e| MailboxError::io(&cur, e))?;
         }
-        read_names(&cur)
+        read_listing(&cur)
     }
 
     /// The full scan under the UID lock: assigns UIDs to unknown files and
     /// persists them before anyone can see them.
+    ///
+    /// Built for a folder's first open, where every one of possibly
+    /// 100,000 names is new: names stay in the one vector the directory
+    /// read filled and are moved into the messages at the end; everything
+    /// in between refers to them by index, and nothing per name allocates.
     fn scan_locked(&mut self, known_msgs: &[Msg]) -> Result<ScanResult> {
         if !self.cur().is_dir() {
             return Err(MailboxError::NotFound(self.dir.display().to_string()));
         }
         let _lock = DotLock::acquire(&self.dir)?;
         self.load_db()?;
-        let mut files = self.list_files()?;
+        let Listing {
+            names: mut files,
+            mut regular,
+        } = self.list_files()?;
         let known: HashMap<&str, u32> = self
             .db
             .entries
             .iter()
             .map(|(u, b)| (b.as_str(), *u))
             .collect();
-        let mut parsed: Vec<(String, MaildirName)> = Vec::with_capacity(files.len());
-        let mut present: HashSet<String> = HashSet::with_capacity(files.len());
-        for f in files.drain(..) {
-            let n = MaildirName::parse(&f);
-            if present.insert(n.base.clone()) {
-                parsed.push((f, n));
-            }
-        }
-        if known.keys().any(|b| !present.contains(*b)) {
+        let mut found = classify(&files, &known);
+        if found.with_uid.len() < known.len() {
             // A flag rename by another process can hide a file from one
-            // directory read; read once more before forgetting any UID.
-            for f in read_names(&self.cur())? {
-                let n = MaildirName::parse(&f);
-                if present.insert(n.base.clone()) {
-                    parsed.push((f, n));
-                }
-            }
-        }
-        let mut with_uid: Vec<(u32, String, MaildirName, bool)> = Vec::with_capacity(parsed.len());
-        let mut unknown: Vec<(String, MaildirName)> = Vec::new();
-        for (f, n) in parsed.drain(..) {
-            match known.get(n.base.as_str()) {
-                Some(&uid) => with_uid.push((uid, f, n, false)),
-                None => unknown.push((f, n)),
-            }
+            // directory read; read once more before forgetting any UID
+            // (names already seen keep their place: each base counts once).
+            let again = read_listing(&self.cur())?;
+            files.extend(again.names);
+            regular.extend(again.regular);
+            found = classify(&files, &known);
         }
         drop(known);
+        let Classified {
+            mut with_uid,
+            unknown,
+        } = found;
         let stale = self.db.entries.len() != with_uid.len();
         // New files get UIDs in delivery order (Courier sorts by the
-        // leading timestamp, then the name).
-        // Sorted through a small key per file, so the large tuples move
-        // once; names are unique, so an unstable sort is deterministic.
-        let mut order: Vec<(u64, &str, usize)> = unknown
+        // leading timestamp, then the name); names are unique, so an
+        // unstable sort is deterministic.
+        let mut order: Vec<(u64, &str, u32)> = unknown
             .iter()
-            .enumerate()
-            .map(|(i, (f, _))| {
-                let (time, base) = courier_key(f);
+            .map(|&i| {
+                let (time, base) = courier_key(&files[i as usize]);
                 (time, base, i)
             })
             .collect();
         order.sort_unstable();
-        let order: Vec<usize> = order.into_iter().map(|(_, _, i)| i).collect();
-        let mut slots: Vec<Option<(String, MaildirName)>> = unknown.into_iter().map(Some).collect();
-        let unknown = order.into_iter().filter_map(|i| slots[i].take());
-        let mut assigned = false;
-        for (f, n) in unknown {
-            assigned = true;
+        let assigned = !order.is_empty();
+        for (_, _, i) in order {
             let uid = self.db.next_uid;
             if uid == u32::MAX {
                 return Err(MailboxError::UidsExhausted);
             }
             self.db.next_uid += 1;
-            with_uid.push((uid, f, n, true));
+            with_uid.push((uid, i, true));
         }
-        with_uid.sort_by_key(|(u, ..)| *u);
+        // UIDs are unique.
+        with_uid.sort_unstable();
         if assigned || stale || self.db_stamp.is_none() {
             self.db.entries = with_uid
                 .iter()
-                .map(|(u, _, n, _)| (*u, n.base.clone()))
+                .map(|&(u, i, _)| (u, MaildirName::base(&files[i as usize]).to_owned()))
                 .collect();
             self.save_db()?;
         }
-        self.load_keywords(with_uid.iter().map(|(_, _, n, _)| n))?;
+        self.load_keywords(with_uid.iter().map(|&(_, i, _)| files[i as usize].as_str()))?;
         self.apply_index_stats();
         // What the mailbox already knows of a file name needs no stat.
         let by_name: HashMap<&str, (Option<InternalDate>, u64)> = known_msgs
@@ -443,18 +433,28 @@ impl MaildirFolder {
         // What is known of each file. The size of a file whose name has
         // no `S=` comes from a stat, on several threads when there are
         // many; the file time (INTERNALDATE) is read when first needed
-        // (Mailbox::internal_date), so names with `S=` (Courier's,
-        // Dovecot's and postroom's own deliveries) need no stat at all.
+        // (Mailbox::internal_date), so regular files whose names carry
+        // `S=` (Courier's, Dovecot's and postroom's own deliveries) need
+        // no stat at all. Anything else the directory listing does not
+        // call a regular file (a symbolic link, a file system that does
+        // not say) is stat'ed, and left out when that fails.
+        let fields: Vec<NameFields> = with_uid
+            .iter()
+            .map(|&(_, i, _)| NameFields::of(&files[i as usize]))
+            .collect();
         let mut stats: Vec<Option<(Option<InternalDate>, u64)>> = with_uid
             .iter()
-            .map(|(_, f, n, _)| {
+            .zip(&fields)
+            .map(|(&(_, i, _), nf)| {
+                let f = files[i as usize].as_str();
                 by_name
-                    .get(f.as_str())
+                    .get(f)
                     .or_else(|| self.stat_cache.get(f))
                     .copied()
-                    .or_else(|| n.size.map(|s| (None, s)))
+                    .or_else(|| nf.size.filter(|_| regular[i as usize]).map(|s| (None, s)))
             })
             .collect();
+        drop(by_name);
         let missing: Vec<usize> = (0..stats.len()).filter(|&i| stats[i].is_none()).collect();
         // Each name is looked up in cur/ itself (not walked from the root).
         let cur_dir = if missing.is_empty() {
@@ -462,38 +462,41 @@ impl MaildirFolder {
         } else {
             fs::File::open(&cur).ok()
         };
-        let found = crate::par::map(&missing, |&i| {
-            let (_, f, n, _) = &with_uid[i];
+        let stated = crate::par::map(&missing, |&k| {
             // Renamed or removed since the directory was read: left out;
             // the next scan sees its new state.
-            let (date, len) = stat_in(cur_dir.as_ref(), &cur, f)?;
-            Some((Some(date), n.size.unwrap_or(len)))
+            let (date, len) = stat_in(cur_dir.as_ref(), &cur, &files[with_uid[k].1 as usize])?;
+            Some((Some(date), len))
         });
-        for (i, st) in missing.into_iter().zip(found) {
-            stats[i] = st;
+        for (k, st) in missing.into_iter().zip(stated) {
+            stats[k] = st;
         }
         let mut messages = Vec::with_capacity(with_uid.len());
-        for ((uid, f, n, fresh), st) in with_uid.into_iter().zip(stats) {
+        for ((&(uid, i, fresh), nf), st) in with_uid.iter().zip(&fields).zip(stats) {
             let Some((date, size)) = st else {
                 continue;
             };
-            let keywords = self
-                .keywords
-                .by_base
-                .get(&n.base)
-                .map(|k| {
-                    k.iter()
-                        .filter_map(|s| Keyword::new(s).ok())
-                        .collect::<Vec<_>>()
-                })
-                .unwrap_or_default();
+            let key = std::mem::take(&mut files[i as usize]);
+            let keywords = if self.keywords.by_base.is_empty() {
+                Vec::new()
+            } else {
+                self.keywords
+                    .by_base
+                    .get(MaildirName::base(&key))
+                    .map(|k| {
+                        k.iter()
+                            .filter_map(|s| Keyword::new(s).ok())
+                            .collect::<Vec<_>>()
+                    })
+                    .unwrap_or_default()
+            };
             messages.push(Msg {
                 uid,
-                key: f,
-                flags: FlagSet::from_parts(n.system, keywords),
+                key,
+                flags: FlagSet::from_parts(nf.system, keywords),
                 date,
                 size,
-                vsize: n.vsize,
+                vsize: nf.vsize,
                 modseq: 0,
                 fresh,
             });
@@ -1039,18 +1042,65 @@ pub(crate) fn read_file(path: &Path, dated: bool) -> io::Result<(Vec<u8>, Option
     Ok((buf, dated.then(|| file_date(&meta))))
 }
 
-fn read_names(dir: &Path) -> Result<Vec<String>> {
+/// The files of a scan, by their index in the directory listing.
+struct Classified {
+    /// (UID, file, new) of the files the UID file names (none new yet;
+    /// the scan adds the new files with their new UIDs).
+    with_uid: Vec<(u32, u32, bool)>,
+    /// The files it does not name yet.
+    unknown: Vec<u32>,
+}
+
+/// Sorts the listed files into those `known` gives a UID and the new
+/// ones, each base once (the first name listed wins: a base is one
+/// message, whatever its flags).
+fn classify(files: &[String], known: &HashMap<&str, u32>) -> Classified {
+    let mut seen: HashSet<&str> = HashSet::with_capacity(files.len());
+    let mut with_uid = Vec::with_capacity(files.len().min(known.len()));
+    let mut unknown = Vec::new();
+    for (i, f) in files.iter().enumerate() {
+        let base = MaildirName::base(f);
+        if !seen.insert(base) {
+            continue;
+        }
+        // Directory listings hold far fewer than 2^32 names.
+        let i = u32::try_from(i).unwrap_or(u32::MAX);
+        match known.get(base) {
+            Some(&uid) => with_uid.push((uid, i, false)),
+            None => unknown.push(i),
+        }
+    }
+    Classified { with_uid, unknown }
+}
+
+/// The message files of a directory.
+struct Listing {
+    names: Vec<String>,
+    /// Whether the listing itself says the name is a regular file (the
+    /// type the directory entry carries, read without a stat).
+    regular: Vec<bool>,
+}
+
+fn read_listing(dir: &Path) -> Result<Listing> {
     let rd = fs::read_dir(dir).map_err(|e| MailboxError::io(dir, e))?;
-    let mut out = Vec::new();
+    let mut out = Listing {
+        names: Vec::new(),
+        regular: Vec::new(),
+    };
     for e in rd {
         let e = e.map_err(|err| MailboxError::io(dir, err))?;
         if let Ok(name) = e.file_name().into_string() {
             if is_message_name(&name) {
-                out.push(name);
+                out.names.push(name);
+                out.regular.push(e.file_type().is_ok_and(|t| t.is_file()));
             }
         }
     }
     Ok(out)
+}
+
+fn read_names(dir: &Path) -> Result<Vec<String>> {
+    Ok(read_listing(dir)?.names)
 }
 
 /// Trust stamps only when they are old enough that a later change must
@@ -1163,7 +1213,7 @@ fn courier_key(name: &str) -> (u64, &str) {
         .take_while(u8::is_ascii_digit)
         .take(19)
         .fold(0u64, |acc, d| acc * 10 + u64::from(d - b'0'));
-    (time, name.rsplit_once(':').map_or(name, |(b, _)| b))
+    (time, MaildirName::base(name))
 }
 
 /// A UIDVALIDITY for a new UID space: Courier's `time - 10^9`, and always

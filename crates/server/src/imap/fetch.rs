@@ -9,6 +9,7 @@ use postroom_imap::command::{
     FetchAttribute, FetchItems, Section, SectionText, SortCriterion, SortKey, Tag, ThreadAlgorithm,
 };
 use postroom_imap::response::{Code, Data, FetchItem, StatusKind};
+use postroom_mailbox::MailboxError;
 use postroom_mailbox::message::{self, Message};
 use postroom_sort::{KeyRecord, RawMessage};
 use postroom_types::{SearchKey, SequenceSet, Uid};
@@ -228,7 +229,10 @@ impl Session {
                 FetchAttribute::Uid => FetchItem::Uid(nz(u.get()).unwrap_or(NonZeroU32::MIN)),
                 FetchAttribute::InternalDate => match sel.view.mailbox().internal_date(u) {
                     Ok(d) => FetchItem::InternalDate(d),
-                    Err(_) => return Ok(None),
+                    // Expunged by another session meanwhile (RFC 3501
+                    // §7.4.1 lets the server leave it out).
+                    Err(MailboxError::NoSuchMessage(_)) => return Ok(None),
+                    Err(e) => return Err(store_error(e)),
                 },
                 FetchAttribute::Rfc822Size => {
                     let size = sel.view.mailbox().rfc822_size(u).map_err(store_error)?;
