@@ -7,7 +7,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use postroom_sort::{KeyRecord, RawMessage};
-use postroom_types::{BodyStructure, InternalDate, MailboxName, Uid, UidValidity};
+use postroom_types::{BodyStructure, InternalDate, Keyword, MailboxName, Uid, UidValidity};
 
 use crate::error::{MailboxError, Result};
 use crate::flags::{FlagSet, StoreMode};
@@ -418,6 +418,20 @@ impl Mailbox {
         let inner = self.lock();
         let unseen = inner.msgs.iter().filter(|m| !m.flags.is_seen()).count();
         (clamp_u32(inner.msgs.len()), clamp_u32(unseen))
+    }
+
+    /// The keywords set on any message, each once, in UID order of first
+    /// use: what SELECT's FLAGS lists besides the system flags (RFC 3501
+    /// §7.2.6).
+    pub fn keywords(&self) -> Vec<Keyword> {
+        let inner = self.lock();
+        let mut out: Vec<Keyword> = Vec::new();
+        for k in inner.msgs.iter().flat_map(|m| m.flags.keywords()) {
+            if !out.contains(k) {
+                out.push(k.clone());
+            }
+        }
+        out
     }
 
     /// The polling interval sessions use to rescan for other processes'

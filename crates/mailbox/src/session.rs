@@ -376,7 +376,6 @@ impl Session {
         }
         let max = self.view.last().map_or(0, |e| e.uid);
         let mut added = false;
-        let mut claimed = Vec::new();
         for m in inner.msgs.iter().filter(|m| m.uid > max) {
             next.push(ViewEntry {
                 uid: m.uid,
@@ -384,15 +383,20 @@ impl Session {
                 gone: false,
             });
             added = true;
-            if inner.recent_unclaimed.contains(&m.uid) {
-                claimed.push(m.uid);
-            }
         }
-        for uid in claimed {
-            if !self.read_only {
-                inner.recent_unclaimed.remove(&uid);
+        // The new messages no session has seen: the unclaimed UIDs above
+        // the view's last (the mailbox keeps only UIDs it holds there).
+        // One split instead of a lookup and removal per message: on a
+        // large folder's first SELECT every message is one of them.
+        if let Some(first_new) = max.checked_add(1) {
+            if self.read_only {
+                let shown = inner.recent_unclaimed.range(first_new..);
+                self.recent.extend(shown);
+            } else {
+                let claimed = inner.recent_unclaimed.split_off(&first_new);
+                self.recent.reserve(claimed.len());
+                self.recent.extend(claimed);
             }
-            self.recent.insert(uid);
         }
         self.seen_version = inner.version;
         drop(inner);

@@ -391,21 +391,12 @@ impl MaildirFolder {
         let Classified {
             mut with_uid,
             unknown,
+            fields,
         } = found;
         let stale = self.db.entries.len() != with_uid.len();
-        // New files get UIDs in delivery order (Courier sorts by the
-        // leading timestamp, then the name); names are unique, so an
-        // unstable sort is deterministic.
-        let mut order: Vec<(u64, &str, u32)> = unknown
-            .iter()
-            .map(|&i| {
-                let (time, base) = courier_key(&files[i as usize]);
-                (time, base, i)
-            })
-            .collect();
-        order.sort_unstable();
-        let assigned = !order.is_empty();
-        for (_, _, i) in order {
+        // New files get UIDs in delivery order.
+        let assigned = !unknown.is_empty();
+        for (_, _, i) in unknown {
             let uid = self.db.next_uid;
             if uid == u32::MAX {
                 return Err(MailboxError::UidsExhausted);
@@ -413,13 +404,26 @@ impl MaildirFolder {
             self.db.next_uid += 1;
             with_uid.push((uid, i, true));
         }
-        // UIDs are unique.
-        with_uid.sort_unstable();
+        // New UIDs follow the known ones; UIDs are unique.
+        if !with_uid.is_sorted() {
+            with_uid.sort_unstable();
+        }
+        // Each file's UID (0: none), so what follows can walk the names
+        // in the order the directory read allocated them: on a large
+        // folder a walk in UID order missed the cache on every name.
+        let mut uid_of = vec![0u32; files.len()];
+        for &(uid, i, _) in &with_uid {
+            uid_of[i as usize] = uid;
+        }
         if assigned || stale || self.db_stamp.is_none() {
-            self.db.entries = with_uid
+            let mut entries: Vec<(u32, String)> = files
                 .iter()
-                .map(|&(u, i, _)| (u, MaildirName::base(&files[i as usize]).to_owned()))
+                .zip(&uid_of)
+                .filter(|(_, u)| **u != 0)
+                .map(|(f, &u)| (u, MaildirName::base(f).to_owned()))
                 .collect();
+            entries.sort_unstable_by_key(|e| e.0);
+            self.db.entries = entries;
             self.save_db()?;
         }
         self.load_keywords(with_uid.iter().map(|&(_, i, _)| files[i as usize].as_str()))?;
@@ -438,45 +442,46 @@ impl MaildirFolder {
         // no stat at all. Anything else the directory listing does not
         // call a regular file (a symbolic link, a file system that does
         // not say) is stat'ed, and left out when that fails.
-        let fields: Vec<NameFields> = with_uid
+        let mut stats: Vec<Option<(Option<InternalDate>, u64)>> = files
             .iter()
-            .map(|&(_, i, _)| NameFields::of(&files[i as usize]))
-            .collect();
-        let mut stats: Vec<Option<(Option<InternalDate>, u64)>> = with_uid
-            .iter()
-            .zip(&fields)
-            .map(|(&(_, i, _), nf)| {
-                let f = files[i as usize].as_str();
+            .enumerate()
+            .map(|(i, f)| {
+                if uid_of[i] == 0 {
+                    return None;
+                }
                 by_name
-                    .get(f)
+                    .get(f.as_str())
                     .or_else(|| self.stat_cache.get(f))
                     .copied()
-                    .or_else(|| nf.size.filter(|_| regular[i as usize]).map(|s| (None, s)))
+                    .or_else(|| fields[i].size.filter(|_| regular[i]).map(|s| (None, s)))
             })
             .collect();
         drop(by_name);
-        let missing: Vec<usize> = (0..stats.len()).filter(|&i| stats[i].is_none()).collect();
+        let missing: Vec<usize> = (0..files.len())
+            .filter(|&i| uid_of[i] != 0 && stats[i].is_none())
+            .collect();
         // Each name is looked up in cur/ itself (not walked from the root).
         let cur_dir = if missing.is_empty() {
             None
         } else {
             fs::File::open(&cur).ok()
         };
-        let stated = crate::par::map(&missing, |&k| {
+        let stated = crate::par::map(&missing, |&i| {
             // Renamed or removed since the directory was read: left out;
             // the next scan sees its new state.
-            let (date, len) = stat_in(cur_dir.as_ref(), &cur, &files[with_uid[k].1 as usize])?;
+            let (date, len) = stat_in(cur_dir.as_ref(), &cur, &files[i])?;
             Some((Some(date), len))
         });
-        for (k, st) in missing.into_iter().zip(stated) {
-            stats[k] = st;
+        for (i, st) in missing.into_iter().zip(stated) {
+            stats[i] = st;
         }
         let mut messages = Vec::with_capacity(with_uid.len());
-        for ((&(uid, i, fresh), nf), st) in with_uid.iter().zip(&fields).zip(stats) {
-            let Some((date, size)) = st else {
+        for &(uid, i, fresh) in &with_uid {
+            let i = i as usize;
+            let Some((date, size)) = stats[i] else {
                 continue;
             };
-            let key = std::mem::take(&mut files[i as usize]);
+            let key = std::mem::take(&mut files[i]);
             let keywords = if self.keywords.by_base.is_empty() {
                 Vec::new()
             } else {
@@ -493,10 +498,10 @@ impl MaildirFolder {
             messages.push(Msg {
                 uid,
                 key,
-                flags: FlagSet::from_parts(nf.system, keywords),
+                flags: FlagSet::from_parts(fields[i].system, keywords),
                 date,
                 size,
-                vsize: nf.vsize,
+                vsize: fields[i].vsize,
                 modseq: 0,
                 fresh,
             });
@@ -1043,34 +1048,46 @@ pub(crate) fn read_file(path: &Path, dated: bool) -> io::Result<(Vec<u8>, Option
 }
 
 /// The files of a scan, by their index in the directory listing.
-struct Classified {
-    /// (UID, file, new) of the files the UID file names (none new yet;
-    /// the scan adds the new files with their new UIDs).
+struct Classified<'a> {
+    /// (UID, file, new) of the files the UID file names, in UID order
+    /// (none new yet: the scan adds the new files with their UIDs).
     with_uid: Vec<(u32, u32, bool)>,
-    /// The files it does not name yet.
-    unknown: Vec<u32>,
+    /// (delivery time, base, file) of the files it does not name yet, in
+    /// Courier's delivery order: the leading time, then the name.
+    unknown: Vec<(u64, &'a str, u32)>,
+    /// The fields of every listed name, by file.
+    fields: Vec<NameFields>,
 }
 
 /// Sorts the listed files into those `known` gives a UID and the new
-/// ones, each base once (the first name listed wins: a base is one
-/// message, whatever its flags).
-fn classify(files: &[String], known: &HashMap<&str, u32>) -> Classified {
-    let mut seen: HashSet<&str> = HashSet::with_capacity(files.len());
+/// ones, each base once: a base is one message, whatever its flags. Its
+/// names sort next to each other (the same UID; the same time and base),
+/// and the first listed stays.
+fn classify<'a>(files: &'a [String], known: &HashMap<&str, u32>) -> Classified<'a> {
     let mut with_uid = Vec::with_capacity(files.len().min(known.len()));
     let mut unknown = Vec::new();
+    let mut fields = Vec::with_capacity(files.len());
     for (i, f) in files.iter().enumerate() {
-        let base = MaildirName::base(f);
-        if !seen.insert(base) {
-            continue;
-        }
+        fields.push(NameFields::of(f));
         // Directory listings hold far fewer than 2^32 names.
         let i = u32::try_from(i).unwrap_or(u32::MAX);
-        match known.get(base) {
+        match known.get(MaildirName::base(f)) {
             Some(&uid) => with_uid.push((uid, i, false)),
-            None => unknown.push(i),
+            None => {
+                let (time, base) = courier_key(f);
+                unknown.push((time, base, i));
+            }
         }
     }
-    Classified { with_uid, unknown }
+    with_uid.sort_unstable();
+    with_uid.dedup_by_key(|e| e.0);
+    unknown.sort_unstable();
+    unknown.dedup_by(|later, first| (later.0, later.1) == (first.0, first.1));
+    Classified {
+        with_uid,
+        unknown,
+        fields,
+    }
 }
 
 /// The message files of a directory.

@@ -120,10 +120,13 @@ impl UidDb {
     /// Serializes in Courier's format (`1 <uidvalidity> <nextuid>` then
     /// `<uid> <base>` lines).
     pub fn to_courier_bytes(&self) -> Vec<u8> {
-        let mut out = format!("1 {} {}\n", self.uid_validity, self.next_uid).into_bytes();
+        use std::io::Write;
+        let lines: usize = self.entries.iter().map(|(_, b)| b.len() + 12).sum();
+        let mut out = Vec::with_capacity(32 + lines);
+        // Writing to a Vec cannot fail.
+        let _ = writeln!(out, "1 {} {}", self.uid_validity, self.next_uid);
         for (uid, base) in &self.entries {
-            out.extend_from_slice(uid.to_string().as_bytes());
-            out.push(b' ');
+            let _ = write!(out, "{uid} ");
             out.extend_from_slice(base.as_bytes());
             out.push(b'\n');
         }

@@ -1106,16 +1106,7 @@ impl Session {
                 == policy::SelectAccess::ReadOnly;
         let view = postroom_mailbox::Session::open(mailbox, read_only).map_err(store_error)?;
         let mut flags: Vec<Flag> = Flag::SYSTEM.to_vec();
-        let mut keywords: Vec<Flag> = Vec::new();
-        for m in view.mailbox().messages() {
-            for k in m.flags.keywords() {
-                let f = Flag::Keyword(k.clone());
-                if !keywords.contains(&f) {
-                    keywords.push(f);
-                }
-            }
-        }
-        flags.extend(keywords);
+        flags.extend(view.mailbox().keywords().into_iter().map(Flag::Keyword));
         self.conn.respond_data(Data::Flags(flags));
         self.conn.respond_data(Data::Exists(view.exists()));
         self.conn.respond_data(Data::Recent(view.recent()));
