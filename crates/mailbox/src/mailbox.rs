@@ -1,7 +1,7 @@
 //! [`Mailbox`]: the shared, process-wide handle of one open mailbox.
 
 use std::any::{Any, TypeId};
-use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 use std::io::Read;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -425,9 +425,10 @@ impl Mailbox {
     /// §7.2.6).
     pub fn keywords(&self) -> Vec<Keyword> {
         let inner = self.lock();
+        let mut seen: HashSet<&Keyword> = HashSet::new();
         let mut out: Vec<Keyword> = Vec::new();
         for k in inner.msgs.iter().flat_map(|m| m.flags.keywords()) {
-            if !out.contains(k) {
+            if seen.insert(k) {
                 out.push(k.clone());
             }
         }
@@ -1065,15 +1066,20 @@ impl Mailbox {
     /// of a cold open of a large folder (Dovecot defers it the same way);
     /// the first call reads it, and the date is kept from then on.
     pub fn internal_date(&self, uid: Uid) -> Result<InternalDate> {
-        let path = {
+        let (path, validity, key) = {
             let inner = self.lock();
             let i = inner
                 .find(uid.get())
                 .ok_or(MailboxError::NoSuchMessage(uid.get()))?;
-            if let Some(d) = inner.msgs[i].date {
+            let m = &inner.msgs[i];
+            if let Some(d) = m.date {
                 return Ok(d);
             }
-            inner.backend.file_path(&inner.msgs[i])
+            (
+                inner.backend.file_path(m),
+                inner.uid_validity,
+                m.key.clone(),
+            )
         };
         // The file is looked at without the mailbox lock, as in
         // Mailbox::raw; one renamed meanwhile is found under it below.
@@ -1087,7 +1093,10 @@ impl Mailbox {
         if let Some(d) = inner.msgs[i].date {
             return Ok(d);
         }
-        let d = match read {
+        // The same message as before (not a new UID space, not renamed
+        // meanwhile), or the time read belongs to another file.
+        let same = inner.uid_validity == validity && inner.msgs[i].key == key;
+        let d = match read.filter(|_| same) {
             Some(d) => d,
             None => inner.backend.read_date(&inner.msgs[i])?,
         };

@@ -401,3 +401,32 @@ fn maildir_one_message_per_base_name_and_new_files_in_delivery_order() {
     let again = store.open(&postroom_types::MailboxName::inbox()).unwrap();
     assert_eq!(bases(&again), want);
 }
+
+/// A file whose base the UID file cannot hold (an empty base, a line
+/// break) is no message: it would otherwise get a new UID, and be
+/// `\Recent` again, at every scan.
+#[test]
+fn maildir_names_the_uid_file_cannot_hold_are_no_messages() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cur = tmp.path().join("cur");
+    for s in ["cur", "new", "tmp"] {
+        std::fs::create_dir_all(tmp.path().join(s)).unwrap();
+    }
+    for name in [
+        ":2,S",
+        "1700000001.M1P1.host\nx:2,",
+        "1700000002.M2P1.host:2,",
+    ] {
+        std::fs::write(cur.join(name), b"Subject: a\n\n").unwrap();
+    }
+    let store = postroom_mailbox::MaildirStore::new(tmp.path()).unwrap();
+    let mb = store.open(&postroom_types::MailboxName::inbox()).unwrap();
+    let uids = |mb: &postroom_mailbox::Mailbox| -> Vec<u32> {
+        mb.messages().iter().map(|m| m.uid.get()).collect()
+    };
+    assert_eq!(uids(&mb), vec![1]);
+    // A full scan again (cur/ moved): the same single UID.
+    std::fs::write(cur.join("1700000003.M3P1.host:2,"), b"Subject: b\n\n").unwrap();
+    mb.rescan().unwrap();
+    assert_eq!(uids(&mb), vec![1, 2]);
+}

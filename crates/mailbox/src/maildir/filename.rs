@@ -170,9 +170,11 @@ fn system_bits(letters: &str) -> u8 {
     })
 }
 
-/// Whether a directory entry name can be a message (not hidden, not empty).
+/// Whether a directory entry name can be a message: not hidden, and with
+/// a base the UID file can hold (not empty, no line break), or the file
+/// would get a new UID at every scan.
 pub(crate) fn is_message_name(name: &str) -> bool {
-    !name.is_empty() && !name.starts_with('.')
+    !name.starts_with('.') && !MaildirName::base(name).is_empty() && !name.contains('\n')
 }
 
 #[cfg(test)]
