@@ -354,25 +354,30 @@ fn maildir_append_does_not_rescan_and_loses_nothing() {
     assert_eq!(again.uid_next().get(), b.get() + 2);
 }
 
+/// A Maildir whose cur/ holds these (otherwise empty) files.
+fn maildir_with(names: &[&str]) -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().unwrap();
+    for s in ["cur", "new", "tmp"] {
+        std::fs::create_dir_all(tmp.path().join(s)).unwrap();
+    }
+    for name in names {
+        std::fs::write(tmp.path().join("cur").join(name), b"Subject: a\n\n").unwrap();
+    }
+    tmp
+}
+
 /// A base name is one message: two files that differ only in their flags
 /// (left by a tool that copied instead of renaming) are one message, with
 /// one UID, before and after a restart; new files get UIDs in delivery
 /// order (Courier's: the leading time, then the name).
 #[test]
 fn maildir_one_message_per_base_name_and_new_files_in_delivery_order() {
-    let tmp = tempfile::tempdir().unwrap();
-    let cur = tmp.path().join("cur");
-    for s in ["cur", "new", "tmp"] {
-        std::fs::create_dir_all(tmp.path().join(s)).unwrap();
-    }
-    for name in [
+    let tmp = maildir_with(&[
         "1700000300.M3P1.host:2,",
         "1700000100.M1P1.host:2,S",
         "1700000100.M1P1.host:2,",
         "1700000200.M2P1.host,S=12:2,F",
-    ] {
-        std::fs::write(cur.join(name), b"Subject: a\n\n").unwrap();
-    }
+    ]);
     // The messages' UIDs, and the UID file's (UID, base) lines.
     let bases = |mb: &postroom_mailbox::Mailbox| -> Vec<(u32, String)> {
         let db = std::fs::read_to_string(tmp.path().join("courierimapuiddb")).unwrap();
@@ -407,18 +412,12 @@ fn maildir_one_message_per_base_name_and_new_files_in_delivery_order() {
 /// `\Recent` again, at every scan.
 #[test]
 fn maildir_names_the_uid_file_cannot_hold_are_no_messages() {
-    let tmp = tempfile::tempdir().unwrap();
-    let cur = tmp.path().join("cur");
-    for s in ["cur", "new", "tmp"] {
-        std::fs::create_dir_all(tmp.path().join(s)).unwrap();
-    }
-    for name in [
+    let tmp = maildir_with(&[
         ":2,S",
         "1700000001.M1P1.host\nx:2,",
         "1700000002.M2P1.host:2,",
-    ] {
-        std::fs::write(cur.join(name), b"Subject: a\n\n").unwrap();
-    }
+    ]);
+    let cur = tmp.path().join("cur");
     let store = postroom_mailbox::MaildirStore::new(tmp.path()).unwrap();
     let mb = store.open(&postroom_types::MailboxName::inbox()).unwrap();
     let uids = |mb: &postroom_mailbox::Mailbox| -> Vec<u32> {
