@@ -632,3 +632,27 @@ fn autologout_after_thirty_minutes_even_in_idle() {
     assert!(c.actions.contains(&SessionAction::Close));
     assert_eq!(c.s.next_timeout(), None);
 }
+
+/// SELECT's FLAGS lists the keywords in use, each once, after the system
+/// flags (RFC 3501 §7.2.6), in the order of their first use by UID.
+#[test]
+fn select_flags_list_the_keywords_in_use_once() {
+    let env = Env::new(USERS);
+    let mut c = env.client();
+    c.cmd("a1 LOGIN alice secret");
+    for (i, flags) in ["(project)", "($Junk project)", "(\\Seen later)"]
+        .iter()
+        .enumerate()
+    {
+        let msg = message(&format!("m{i}"), "body");
+        let r = c.send(append_cmd(&format!("b{i}"), "INBOX", flags, &msg).as_bytes());
+        assert!(r.contains(&format!("b{i} OK [APPENDUID ")), "{r}");
+    }
+    let r = c.cmd("a2 SELECT INBOX");
+    assert!(
+        r.contains(
+            "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft project $Junk later)\r\n"
+        ),
+        "{r}"
+    );
+}
