@@ -1,6 +1,8 @@
 //! The persisted per-folder cache (`postroom-index`): used after a restart,
 //! ignored when corrupt or of another UID space, and never authoritative.
 
+mod common;
+
 use std::fs;
 use std::path::Path;
 
@@ -10,19 +12,19 @@ use postroom_types::{Flag, MailboxName, Uid};
 const INDEX: &str = "postroom-index";
 
 fn setup(root: &Path) {
-    for s in ["cur", "new", "tmp"] {
-        fs::create_dir_all(root.join(s)).unwrap();
-    }
-    fs::write(
-        root.join("cur/1700000000.M1P1.host,S=58:2,S"),
-        b"Subject: one\nFrom: a@example.org\nMessage-ID: <1@x>\n\nbody\n",
-    )
-    .unwrap();
-    fs::write(
-        root.join("cur/1700000001.M2P1.host:2,"),
-        b"Subject: Re: two\nReferences: <1@x>\n\nbody\n",
-    )
-    .unwrap();
+    common::maildir(
+        root,
+        &[
+            (
+                "1700000000.M1P1.host,S=58:2,S",
+                b"Subject: one\nFrom: a@example.org\nMessage-ID: <1@x>\n\nbody\n",
+            ),
+            (
+                "1700000001.M2P1.host:2,",
+                b"Subject: Re: two\nReferences: <1@x>\n\nbody\n",
+            ),
+        ],
+    );
 }
 
 fn subjects(root: &Path) -> Vec<Option<Vec<u8>>> {
@@ -317,9 +319,7 @@ fn long_headers_are_read_whole_for_envelope_and_sort_key() {
     // line, far past the first read of the header.
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path();
-    for s in ["cur", "new", "tmp"] {
-        fs::create_dir_all(root.join(s)).unwrap();
-    }
+    common::maildir(root, &[]);
     let refs: Vec<String> = (0..2_000)
         .map(|i| format!("<ref{i}@example.org>"))
         .collect();

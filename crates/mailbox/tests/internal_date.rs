@@ -3,6 +3,8 @@
 //! first needs them (one at a time, in a prefetch, with an envelope, or
 //! after the index kept them unread), and are the same in every case.
 
+mod common;
+
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -22,9 +24,7 @@ fn file_time(i: usize) -> SystemTime {
 /// (an envelope read then reads the header alone). Returns the paths in
 /// delivery (UID) order.
 fn fill(root: &Path, count: usize) -> Vec<PathBuf> {
-    for s in ["cur", "new", "tmp"] {
-        fs::create_dir_all(root.join(s)).unwrap();
-    }
+    common::maildir(root, &[]);
     (0..count)
         .map(|i| {
             let body = format!("Subject: message {i}\nMessage-ID: <{i}@example.org>\n\nbody\n");
@@ -68,15 +68,6 @@ fn open_inbox(root: &Path) -> (Arc<Mailbox>, Vec<Uid>) {
         .unwrap();
     let uids = mb.messages().iter().map(|m| m.uid).collect();
     (mb, uids)
-}
-
-/// The sequence numbers SEARCH finds.
-fn hits(s: &Session, key: SearchKey) -> Vec<u32> {
-    s.search(None, &key)
-        .unwrap()
-        .into_iter()
-        .map(|(seq, _)| seq)
-        .collect()
 }
 
 fn date_of(mb: &Mailbox, uid: Uid) -> (i64, u32) {
@@ -183,7 +174,7 @@ fn search_by_internal_date_on_a_folder_just_opened() {
         let (mb, _) = open_inbox(&root);
         let s = Session::open(mb, true).unwrap();
         let day = |i: u64| NaiveDate::from_ymd_opt(2020, 9, 13).unwrap() + chrono::Days::new(i);
-        let hits = |key: SearchKey| hits(&s, key);
+        let hits = |key: SearchKey| common::seqs(&s, key);
         // Message i (sequence number i + 1) is dated day i, in UTC.
         assert_eq!(hits(SearchKey::On(day(7))), vec![8]);
         assert_eq!(hits(SearchKey::Before(day(3))), vec![1, 2, 3]);
@@ -270,7 +261,7 @@ fn a_message_whose_file_is_gone_matches_no_date_key() {
     // Expunged by another process; this session has not rescanned.
     fs::remove_file(&paths[1]).unwrap();
     let future = NaiveDate::from_ymd_opt(2030, 1, 1).unwrap();
-    let hits = |key: SearchKey| hits(&s, key);
+    let hits = |key: SearchKey| common::seqs(&s, key);
     assert_eq!(hits(SearchKey::Before(future)), vec![1, 3]);
     assert_eq!(
         hits(SearchKey::Not(Box::new(SearchKey::Before(future)))),

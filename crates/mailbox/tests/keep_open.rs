@@ -1,6 +1,8 @@
 //! `MaildirOptions::keep_open` and `close_kept_folders`. One test, since
 //! the kept folders are per process and these steps must not interleave.
 
+mod common;
+
 use std::fs;
 use std::path::Path;
 use std::sync::Arc;
@@ -10,14 +12,13 @@ use postroom_mailbox::{MaildirOptions, MaildirStore, Store, close_kept_folders};
 use postroom_types::MailboxName;
 
 fn setup(root: &Path) {
-    for s in ["cur", "new", "tmp"] {
-        fs::create_dir_all(root.join(s)).unwrap();
-    }
-    fs::write(
-        root.join("cur/1700000000.M1P1.host,S=44:2,S"),
-        b"Subject: one\nFrom: a@example.org\n\nbody\n",
-    )
-    .unwrap();
+    common::maildir(
+        root,
+        &[(
+            "1700000000.M1P1.host,S=44:2,S",
+            b"Subject: one\nFrom: a@example.org\n\nbody\n",
+        )],
+    );
 }
 
 fn store(root: &Path, keep: Duration) -> MaildirStore {
@@ -88,9 +89,7 @@ fn an_open_right_after_the_last_handle_sees_its_saved_index() {
     for round in 0..5 {
         // A new folder each round, so the first mailbox has keys to save.
         let root = tmp.path().join(format!("r{round}"));
-        for s in ["cur", "new", "tmp"] {
-            fs::create_dir_all(root.join(s)).unwrap();
-        }
+        common::maildir(&root, &[]);
         for i in 0..3000 {
             fs::write(
                 root.join(format!("cur/{}.M{i}P1.host:2,", 1_700_000_000 + i)),

@@ -2,6 +2,8 @@
 //! builds on several threads are those the one-message-at-a-time path
 //! builds, and later calls take them from memory.
 
+mod common;
+
 use std::fs;
 use std::path::Path;
 
@@ -14,9 +16,7 @@ const COUNT: usize = 700;
 /// file name carries `,W=` (the CRLF size), the rest leave it to be
 /// computed from the file.
 fn fill(root: &Path) {
-    for s in ["cur", "new", "tmp"] {
-        fs::create_dir_all(root.join(s)).unwrap();
-    }
+    common::maildir(root, &[]);
     for i in 0..COUNT {
         let body = format!(
             "From: Sender {i} <s{i}@example.org>\nTo: a@example.org,\n b{i}@example.org\n\

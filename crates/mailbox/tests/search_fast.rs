@@ -2,6 +2,8 @@
 //! on its bytes (the fast path) or decoded, over tricky messages, on both
 //! backends and with enough messages to use several threads.
 
+mod common;
+
 use std::sync::Arc;
 
 use postroom_mailbox::{FlagSet, MaildirStore, MemoryStore, Session, Store};
@@ -38,14 +40,6 @@ fn fill(store: &dyn Store, copies: usize) -> Session {
     Session::open(Arc::clone(&inbox), true).unwrap()
 }
 
-fn seqs(s: &Session, key: SearchKey) -> Vec<u32> {
-    s.search(None, &key)
-        .unwrap()
-        .into_iter()
-        .map(|(n, _)| n)
-        .collect()
-}
-
 fn check(store: &dyn Store, copies: usize) {
     let s = fill(store, copies);
     let n = MESSAGES.len() as u32;
@@ -55,19 +49,25 @@ fn check(store: &dyn Store, copies: usize) {
             .collect()
     };
     assert_eq!(
-        seqs(&s, SearchKey::Text("xylophone".into())),
+        common::seqs(&s, SearchKey::Text("xylophone".into())),
         expect(&[0, 1, 2, 4, 5, 7, 8])
     );
     assert_eq!(
-        seqs(&s, SearchKey::Body("XYLOPHONE".into())),
+        common::seqs(&s, SearchKey::Body("XYLOPHONE".into())),
         expect(&[0, 2, 4, 5])
     );
     assert_eq!(
-        seqs(&s, SearchKey::Text("lunch plans".into())),
+        common::seqs(&s, SearchKey::Text("lunch plans".into())),
         expect(&[0])
     );
-    assert_eq!(seqs(&s, SearchKey::Text("AAAA".into())), Vec::<u32>::new());
-    assert_eq!(seqs(&s, SearchKey::Body("été".into())), expect(&[5]));
+    assert_eq!(
+        common::seqs(&s, SearchKey::Text("AAAA".into())),
+        Vec::<u32>::new()
+    );
+    assert_eq!(
+        common::seqs(&s, SearchKey::Body("été".into())),
+        expect(&[5])
+    );
 }
 
 #[test]

@@ -1,5 +1,7 @@
 //! One test suite run against both backends.
 
+mod common;
+
 use std::sync::Arc;
 
 use postroom_mailbox::{
@@ -357,12 +359,8 @@ fn maildir_append_does_not_rescan_and_loses_nothing() {
 /// A Maildir whose cur/ holds these (otherwise empty) files.
 fn maildir_with(names: &[&str]) -> tempfile::TempDir {
     let tmp = tempfile::tempdir().unwrap();
-    for s in ["cur", "new", "tmp"] {
-        std::fs::create_dir_all(tmp.path().join(s)).unwrap();
-    }
-    for name in names {
-        std::fs::write(tmp.path().join("cur").join(name), b"Subject: a\n\n").unwrap();
-    }
+    let files: Vec<(&str, &[u8])> = names.iter().map(|n| (*n, &b"Subject: a\n\n"[..])).collect();
+    common::maildir(tmp.path(), &files);
     tmp
 }
 

@@ -404,10 +404,9 @@ impl MaildirFolder {
             self.db.next_uid += 1;
             with_uid.push((uid, i, true));
         }
-        // New UIDs follow the known ones; UIDs are unique.
-        if !with_uid.is_sorted() {
-            with_uid.sort_unstable();
-        }
+        // Still in UID order: the UID file's UIDs are all below its next
+        // UID (UidDb makes them so), and new ones count up from there.
+        debug_assert!(with_uid.is_sorted());
         // Each file's UID (0: none), so what follows can walk the names
         // in the order the directory read allocated them: on a large
         // folder a walk in UID order missed the cache on every name.
