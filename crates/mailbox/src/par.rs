@@ -1,6 +1,7 @@
-//! A parallel map over a slice on scoped threads, for the bulk work of
-//! opening a large mailbox the first time (a stat or a header read and
-//! parse per message), which is independent from message to message.
+//! A parallel map over a slice on scoped threads, for bulk work that is
+//! independent from message to message: opening a large mailbox the
+//! first time (a stat or a header read and parse per message), and a
+//! SEARCH that reads message content.
 
 use std::num::NonZeroUsize;
 

@@ -23,7 +23,7 @@ pub(crate) fn check_charset(charset: Option<&str>) -> Result<()> {
 
 struct Ctx<'a> {
     session: &'a Session,
-    view: MessageView,
+    view: &'a MessageView,
     largest_seq: u32,
     largest_uid: u32,
     size: Option<u64>,
@@ -299,9 +299,6 @@ fn find_ascii_ci(hay: &[u8], needle: &[u8]) -> bool {
         .any(|i| hay[i..i + needle.len()].eq_ignore_ascii_case(needle))
 }
 
-/// Messages below this count are searched on one thread.
-const PARALLEL_MIN: usize = 256;
-
 /// Whether evaluating `key` needs INTERNALDATE.
 fn uses_internal_date(key: &SearchKey) -> bool {
     match key {
@@ -348,55 +345,27 @@ pub(crate) fn run(session: &Session, key: &SearchKey) -> Result<Vec<(u32, Uid)>>
         // leave out what another session expunged).
         views.retain(|v| session.mailbox().internal_date(v.uid).is_ok());
     }
-    let eval_all = |views: Vec<MessageView>| {
-        let mut out = Vec::new();
-        for view in views {
-            let mut ctx = Ctx {
-                session,
-                view,
-                largest_seq,
-                largest_uid,
-                size: None,
-                content: None,
-                headers: None,
-                raw: None,
-            };
-            if eval(key, &mut ctx) {
-                out.push((ctx.view.seq, ctx.view.uid));
-            }
-        }
-        out
+    let eval_one = |view: &MessageView| {
+        let mut ctx = Ctx {
+            session,
+            view,
+            largest_seq,
+            largest_uid,
+            size: None,
+            content: None,
+            headers: None,
+            raw: None,
+        };
+        eval(key, &mut ctx).then_some((view.seq, view.uid))
     };
-    let threads = std::thread::available_parallelism()
-        .map_or(1, usize::from)
-        .min(8);
-    if threads < 2 || views.len() < PARALLEL_MIN || !reads_content(key) {
-        return Ok(eval_all(views));
-    }
-    // Content searches read and decode files: split the view into
-    // contiguous chunks, one per core, and keep sequence order.
-    let eval_all = &eval_all;
-    let chunk = views.len().div_ceil(threads);
-    let mut chunks = Vec::with_capacity(threads);
-    let mut rest = views;
-    while rest.len() > chunk {
-        let tail = rest.split_off(chunk);
-        chunks.push(rest);
-        rest = tail;
-    }
-    chunks.push(rest);
-    let results: Vec<Vec<(u32, Uid)>> = std::thread::scope(|s| {
-        let handles: Vec<_> = chunks
-            .into_iter()
-            .map(|c| s.spawn(move || eval_all(c)))
-            .collect();
-        handles
-            .into_iter()
-            // A panic in a worker is a bug; surface it here.
-            .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-            .collect()
-    });
-    Ok(results.into_iter().flatten().collect())
+    // Content searches read and decode files: on several threads (in
+    // contiguous chunks, keeping sequence order) when there are many.
+    let found: Vec<Option<(u32, Uid)>> = if reads_content(key) {
+        crate::par::map(&views, eval_one)
+    } else {
+        views.iter().map(eval_one).collect()
+    };
+    Ok(found.into_iter().flatten().collect())
 }
 
 fn eval(key: &SearchKey, c: &mut Ctx<'_>) -> bool {
